@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Shared helpers for the platform scripts. Sourced, never run.
+#
+# Every script keeps its state (PID files, logs, the rootfs tarball) under $PYWEB_STATE_DIR so
+# that `make clean` knows exactly what this project started and nothing else.
+
+set -euo pipefail
+
+PYWEB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYWEB_STATE_DIR="${PYWEB_STATE_DIR:-$PYWEB_ROOT/.state}"
+PYWEB_LOG_DIR="$PYWEB_STATE_DIR/logs"
+PYWEB_IMAGE="${PYWEB_IMAGE:-pyweb/debian12-systemd:latest}"
+mkdir -p "$PYWEB_LOG_DIR"
+
+# Prefer Debian's client when both exist: it matches the engine we start (API 1.41); a newer
+# client on PATH also works, so either is fine.
+PYWEB_DOCKER="${PYWEB_DOCKER:-$(command -v docker || echo /usr/bin/docker)}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+
+# fail STEP LOGFILE MESSAGE: stop with a message that says which step broke and where to look.
+fail() {
+  local step=$1 logfile=$2
+  shift 2
+  printf '\nFAILED step "%s": %s\n' "$step" "$*" >&2
+  if [[ -n "$logfile" && -f "$logfile" ]]; then
+    printf 'Read the log: %s (last lines below)\n' "$logfile" >&2
+    tail -n 20 "$logfile" | sed 's/^/    | /' >&2
+  fi
+  exit 1
+}
+
+# run_logged STEP LOGFILE CMD...: run CMD with its output in LOGFILE; fail with that log if it fails.
+run_logged() {
+  local step=$1 logfile=$2
+  shift 2
+  log "$step (log: $logfile)"
+  if ! "$@" >"$logfile" 2>&1; then
+    fail "$step" "$logfile" "command failed: $*"
+  fi
+}
+
+# apt_install PKG...: install Debian packages that are missing; no-op when all are present.
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  local logfile="$PYWEB_LOG_DIR/apt.log"
+  run_logged "apt-get update" "$logfile" apt-get update
+  run_logged "apt-get install ${missing[*]}" "$logfile" \
+    env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+docker_ok() { "$PYWEB_DOCKER" info >/dev/null 2>&1; }

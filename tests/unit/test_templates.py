@@ -1,0 +1,19 @@
+"""House rules that hold for every template in the collection."""
+
+import pytest
+
+from conftest import ROOT
+
+TEMPLATES = sorted(p for p in ROOT.glob("**/templates/**/*.j2") if ".venv" not in p.parts)
+
+
+def test_there_are_templates():
+    assert TEMPLATES
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_template_starts_with_the_ansible_managed_comment(path):
+    lines = path.read_text().splitlines()
+    # A shebang, or an XML/HTML declaration, has to stay first; the marker then comes right after.
+    head = lines[1:3] if lines and lines[0].startswith(("#!", "<!")) else lines[:2]
+    assert any("ansible_managed" in line for line in head), f"{path} does not open with ansible_managed"

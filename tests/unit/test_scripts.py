@@ -26,6 +26,6 @@ def test_script_passes_shellcheck(script):
 
 @pytest.mark.parametrize("action", ["", "bogus"])
 def test_scripts_refuse_unknown_actions(action):
-    for name in ("engine.sh", "demo.sh"):
+    for name in ("engine.sh", "demo.sh", "host.sh"):
         result = subprocess.run(["bash", str(ROOT / "scripts" / name), action], capture_output=True, text=True)
         assert result.returncode == 2 and "usage" in result.stderr

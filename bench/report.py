@@ -1,0 +1,130 @@
+"""Turn benchmark rows into the three outputs: raw JSON, a Markdown table and a PNG chart.
+
+A row is a dict: {"id", "label", "endpoint", "via", "connections", "result": wrk.parse(...)}.
+Every ratio compares rows of the same run, never figures from different runs or machines.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# Targets from the product's claims: (description, row id, reference row id or None, kind, threshold).
+#   kind "rps_ratio": rps(row) / rps(reference) >= threshold
+#   kind "p99_ratio": p99(row) / p99(reference) <= threshold
+#   kind "io_bound":  rps(row) / (connections / sleep seconds) >= threshold
+TARGETS = [
+    ("Flask hello through Nginx+TLS vs dev server: req/s", "flask-default-https-hello", "flask-dev-hello",
+     "rps_ratio", 4.0),
+    ("Flask hello through Nginx+TLS vs dev server: p99", "flask-default-https-hello", "flask-dev-hello",
+     "p99_ratio", 0.30),
+    ("Flask CPU-bound through Nginx+TLS vs dev server: req/s", "flask-default-https-cpu", "flask-dev-cpu",
+     "rps_ratio", 2.2),
+    ("Flask io profile vs the concurrency bound (connections / 50 ms)", "flask-io-direct-io", None,
+     "io_bound", 0.90),
+    ("FastAPI through Nginx vs direct Gunicorn+Uvicorn: req/s", "fastapi-async-http-hello",
+     "fastapi-async-direct-hello", "rps_ratio", 0.85),
+    ("Static file via Nginx vs Flask send_file: req/s", "nginx-static", "flask-dev-static", "rps_ratio", 50.0),
+]
+IO_SLEEP_SECONDS = 0.05
+
+
+def _index(rows):
+    return {row["id"]: row for row in rows}
+
+
+def evaluate(rows: list[dict]) -> list[dict]:
+    """Each target with its measured value and whether it was met; missing rows are reported, not hidden."""
+    by_id = _index(rows)
+    out = []
+    for text, row_id, ref_id, kind, threshold in TARGETS:
+        row, ref = by_id.get(row_id), by_id.get(ref_id) if ref_id else None
+        entry = {"target": text, "threshold": threshold, "kind": kind, "value": None, "met": None}
+        if row is None or (ref_id and ref is None):
+            entry["note"] = "not measured in this run"
+        elif kind == "rps_ratio":
+            entry["value"] = _ratio(row["result"]["rps"], ref["result"]["rps"])
+        elif kind == "p99_ratio":
+            entry["value"] = _ratio(row["result"]["p99_ms"], ref["result"]["p99_ms"])
+        elif kind == "io_bound":
+            entry["value"] = _ratio(row["result"]["rps"], row["connections"] / IO_SLEEP_SECONDS)
+        if entry["value"] is not None:
+            entry["met"] = entry["value"] <= threshold if kind == "p99_ratio" else entry["value"] >= threshold
+        out.append(entry)
+    return out
+
+
+def _ratio(a, b):
+    return round(a / b, 2) if b else None
+
+
+def ratios(rows: list[dict]) -> list[dict]:
+    """Add ratio to the dev server (same endpoint, same connections) and to the ceiling (same via)."""
+    dev = {(r["endpoint"], r["connections"]): r for r in rows if r.get("dev_server")}
+    ceiling = {(r["via"], r["connections"]): r for r in rows if r.get("ceiling")}
+    for row in rows:
+        ref = dev.get((row["endpoint"], row["connections"]))
+        row["vs_dev"] = _ratio(row["result"]["rps"], ref["result"]["rps"]) if ref else None
+        top = ceiling.get((row["via"], row["connections"])) or ceiling.get(("nginx-http", row["connections"]))
+        row["vs_ceiling"] = _ratio(row["result"]["rps"], top["result"]["rps"]) if top else None
+    return rows
+
+
+def markdown(rows: list[dict], machine: str, targets: list[dict]) -> str:
+    lines = [f"Measured on: {machine}", "",
+             "| configuration | endpoint | via | conns | req/s | p50 ms | p99 ms | errors | × dev | × ceiling |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        res = row["result"]
+        lines.append(
+            f"| {row['label']} | {row['endpoint']} | {row['via']} | {row['connections']} | {res['rps']:,.0f} "
+            f"| {res['p50_ms']:.1f} | {res['p99_ms']:.1f} | {res['errors_total']} "
+            f"| {_fmt(row.get('vs_dev'))} | {_fmt(row.get('vs_ceiling'))} |")
+    lines += ["", "| target | threshold | measured | met |", "|---|---:|---:|---|"]
+    for t in targets:
+        sign = "≤" if t["kind"] == "p99_ratio" else "≥"
+        met = {True: "yes", False: "**no**", None: t.get("note", "n/a")}[t["met"]]
+        lines.append(f"| {t['target']} | {sign} {t['threshold']:g} | {_fmt(t['value'])} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value):
+    return "" if value is None else f"{value:g}"
+
+
+def chart(rows: list[dict], path: Path) -> None:
+    """Two panels side by side: req/s and p99 per configuration, one bar per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['label']} · {r['endpoint']} · {r['via']} · c{r['connections']}" for r in rows]
+    height = max(4, 0.32 * len(rows) + 1.5)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, height), sharey=True)
+    y = range(len(rows))
+    left.barh(y, [r["result"]["rps"] for r in rows], color="#3b7dd8")
+    left.set_xlabel("requests per second (higher is better)")
+    right.barh(y, [r["result"]["p99_ms"] for r in rows], color="#d8743b")
+    right.set_xlabel("p99 latency, ms (lower is better, log scale)")
+    right.set_xscale("log")
+    left.set_yticks(list(y), labels, fontsize=8)
+    left.invert_yaxis()
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("pyweb benchmark: one run, one machine")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_all(rows: list[dict], machine: str, out_dir: Path, with_chart: bool = True) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = ratios(rows)
+    targets = evaluate(rows)
+    (out_dir / "results.json").write_text(json.dumps({"machine": machine, "rows": rows, "targets": targets},
+                                                     indent=2) + "\n")
+    (out_dir / "results.md").write_text(markdown(rows, machine, targets))
+    if with_chart:
+        chart(rows, out_dir / "results.png")
+    return {"rows": rows, "targets": targets}

@@ -16,7 +16,7 @@ export NO_COLOR ?= 1
 
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help setup venv engine image rebuild-image demo demo-show demo-down test lint docs unit molecule \
+.PHONY: help setup venv engine image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
@@ -45,7 +45,7 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup lint unit molecule ## Run every test: lint, unit, all Molecule scenarios
+test: setup lint unit molecule bench-smoke ## Run every test: lint, unit, Molecule scenarios, benchmark smoke run
 
 lint: venv ## yamllint and ansible-lint (production profile, no skips)
 	yamllint --strict .
@@ -66,9 +66,16 @@ molecule: setup ## Every Molecule scenario, one after another
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup ## One scenario, e.g. make molecule-default
 	molecule test -s $*
 
+bench: setup ## Benchmark report: dev server vs Gunicorn configurations, direct vs Nginx (bench/results/)
+	python bench/run.py
+
+bench-smoke: setup ## The benchmark harness end to end, one second per row (no figures worth quoting)
+	python bench/run.py --smoke
+
 clean: ## Remove our containers and stop the engine if we started it
 	@if scripts/engine.sh status >/dev/null 2>&1; then \
 	  scripts/demo.sh down; \
+	  scripts/host.sh remove pyweb-bench; \
 	  for s in $(SCENARIOS); do molecule destroy -s $$s >/dev/null 2>&1 || echo "could not destroy scenario $$s"; done; \
 	fi
 	@scripts/engine.sh stop

@@ -43,9 +43,11 @@ def parse(output: str) -> dict:
 
 
 def command(url: str, *, connections: int, duration: float, threads: int = 2, timeout: float = 5,
-            headers: dict | None = None) -> list[str]:
-    args = [shutil.which("wrk") or "wrk", f"-t{min(threads, connections)}", f"-c{connections}",
-            f"-d{max(1, round(duration))}s", f"--timeout={timeout:g}s", "-s", str(LUA)]
+            headers: dict | None = None, lua: str | None = None, prefix: list[str] | None = None) -> list[str]:
+    """wrk's argv; `prefix` runs it elsewhere (e.g. `docker exec HOST`), where `lua` is the hook's path."""
+    binary = "wrk" if prefix else (shutil.which("wrk") or "wrk")
+    args = [*(prefix or []), binary, f"-t{min(threads, connections)}", f"-c{connections}",
+            f"-d{max(1, round(duration))}s", f"--timeout={timeout:g}s", "-s", lua or str(LUA)]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     return args + [url]

@@ -45,7 +45,7 @@ def test_command_is_bounded_in_time():
 def test_ratios_compare_with_the_dev_server_and_the_ceiling_of_the_same_run():
     rows = report.ratios([
         row("flask-dev-hello", 500, 40, dev_server=True),
-        row("flask-default-https-hello", 2500, 8, via="nginx-https"),
+        row("flask-io-https-hello", 2500, 8, via="nginx-https"),
         row("ceiling-https", 10000, 2, endpoint="return200", via="nginx-https", ceiling=True),
     ])
     assert rows[1]["vs_dev"] == 5.0
@@ -56,7 +56,7 @@ def test_ratios_compare_with_the_dev_server_and_the_ceiling_of_the_same_run():
 def test_targets_report_met_missed_and_unmeasured():
     rows = [
         row("flask-dev-hello", 500, 40, dev_server=True),
-        row("flask-default-https-hello", 1500, 20, via="nginx-https"),
+        row("flask-io-https-hello", 1500, 20, via="nginx-https"),
         row("flask-io-direct-io", 1200, 60, endpoint="io"),
     ]
     targets = {t["target"]: t for t in report.evaluate(rows)}
@@ -71,10 +71,10 @@ def test_targets_report_met_missed_and_unmeasured():
 
 
 def test_write_all_produces_json_markdown_and_png(tmp_path):
-    rows = [row("flask-dev-hello", 500, 40, dev_server=True), row("flask-default-https-hello", 2500, 8)]
+    rows = [row("flask-dev-hello", 500, 40, dev_server=True), row("flask-io-https-hello", 2500, 8)]
     report.write_all(rows, "test machine", tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["machine"] == "test machine" and len(data["rows"]) == 2
     table = (tmp_path / "results.md").read_text()
-    assert "| flask-default-https-hello | hello | direct | 64 | 2,500 |" in table
+    assert "| flask-io-https-hello | hello | direct | 64 | 2,500 |" in table
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""pyweb benchmark: the Flask development server against Gunicorn configurations, direct and
+through Nginx (HTTP and HTTPS, keep-alive), on one host container of this machine.
+
+    python bench/run.py            deploy bench/deploy.yml into pyweb-bench, measure, report
+    python bench/run.py --smoke    one second per row, to prove the harness end to end
+
+wrk runs inside the host container against its loopback, so every figure is loopback traffic on
+this machine; servers and load generator share the same cores, which is why the report quotes
+ratios from one run rather than absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import report  # noqa: E402
+import wrk  # noqa: E402
+
+HOST = "pyweb-bench"
+LUA_IN_HOST = "/usr/local/share/pyweb-bench-report.lua"
+DEV_PORT_DEFAULT = 8000
+ENDPOINTS = {"hello": "/hello", "cpu": "/cpu", "io": "/io"}
+
+
+def bench_vars() -> dict:
+    return yaml.safe_load((HERE / "inventory" / "group_vars" / "all" / "apps.yml").read_text())
+
+
+def plan(connections: int, high: int) -> list[dict]:
+    """Every row of the report, in the order it is printed."""
+    variables = bench_vars()
+    dev_port = variables.get("bench_devserver_port", DEV_PORT_DEFAULT)
+    rows = []
+
+    def add(row_id, label, endpoint, via, url, conns=connections, **extra):
+        rows.append({"id": row_id, "label": label, "endpoint": endpoint, "via": via, "url": url,
+                     "connections": conns, **extra})
+
+    for endpoint, path in ENDPOINTS.items():
+        add(f"flask-dev-{endpoint}", "Flask dev server (Werkzeug, threaded)", endpoint, "direct",
+            f"http://127.0.0.1:{dev_port}{path}", dev_server=True)
+    for config in variables["bench_gunicorn"]:
+        name = config["name"]
+        for endpoint, path in ENDPOINTS.items():
+            add(f"{name}-direct-{endpoint}", config["label"], endpoint, "direct",
+                f"http://127.0.0.1:{config['port']}{path}")
+            add(f"{name}-http-{endpoint}", config["label"], endpoint, "nginx-http",
+                f"http://127.0.0.1/{name}{path}")
+            add(f"{name}-https-{endpoint}", config["label"], endpoint, "nginx-https",
+                f"https://localhost/{name}{path}")
+    # Static files: Nginx from disk against Flask's send_file (dev server and Gunicorn default).
+    add("nginx-static", "Nginx static file", "static", "nginx-https", "https://localhost/static/index.html")
+    add("nginx-static-http", "Nginx static file", "static", "nginx-http", "http://127.0.0.1/static/index.html")
+    add("flask-dev-static", "Flask dev server send_file", "static", "direct",
+        f"http://127.0.0.1:{dev_port}/static/index.html", dev_server=True)
+    add("flask-io-static", "Gunicorn io profile send_file", "static", "direct",
+        "http://127.0.0.1:8003/static/index.html")
+    # The ceiling: Nginx answering by itself, nothing proxied can beat it on this machine.
+    add("ceiling-http", "Nginx return 200 (ceiling)", "return200", "nginx-http", "http://127.0.0.1/ceiling",
+        ceiling=True)
+    add("ceiling-https", "Nginx return 200 (ceiling)", "return200", "nginx-https", "https://localhost/ceiling",
+        ceiling=True)
+    # Clients outnumbering capacity: errors and timeouts are counted, not hidden.
+    add("high-flask-dev-io", "Flask dev server (Werkzeug, threaded)", "io", "direct",
+        f"http://127.0.0.1:{dev_port}/io", conns=high)
+    add("high-flask-sync1-io", "Gunicorn sync, 1 worker", "io", "direct", "http://127.0.0.1:8001/io", conns=high)
+    add("high-flask-io-io", "Gunicorn io profile (gthread, pyweb default)", "io", "nginx-https",
+        "https://localhost/flask-io/io", conns=high)
+    add("high-flask-gevent-io", "Gunicorn gevent (io profile)", "io", "nginx-https",
+        "https://localhost/flask-gevent/io", conns=high)
+    add("high-fastapi-io", "Gunicorn + Uvicorn workers (async profile)", "io", "nginx-https",
+        "https://localhost/fastapi-async/io", conns=high)
+    return rows
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return (f"{os.cpu_count()} vCPU {cpu}, {mem_kb // 1024 // 1024} GiB, Linux {platform.release()}; "
+            f"servers and wrk share these cores in one container ({time.strftime('%Y-%m-%d')})")
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(args, check=True, **kwargs)
+
+
+def deploy() -> None:
+    sh(str(ROOT / "scripts" / "host.sh"), "create", HOST)
+    sh("ansible-playbook", "-i", str(HERE / "inventory"), str(HERE / "deploy.yml"), cwd=ROOT)
+
+
+def measure(row: dict, duration: float, warmup: float, timeout: float) -> dict:
+    prefix = ["docker", "exec", HOST]
+    kwargs = {"connections": row["connections"], "timeout": timeout, "lua": LUA_IN_HOST}
+    if warmup:
+        wrk.run(row["url"], duration=warmup, prefix=prefix, **kwargs)
+    return wrk.run(row["url"], duration=duration, prefix=prefix, **kwargs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="1 s per row, no warm-up, no chart")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per row")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per row")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--high", type=int, default=512, help="connections of the overload rows")
+    parser.add_argument("--timeout", type=float, default=5.0, help="wrk's per-request timeout, seconds")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--no-deploy", action="store_true", help="measure an already deployed host")
+    parser.add_argument("--keep", action="store_true", help="leave the host container running")
+    args = parser.parse_args()
+    if args.smoke:
+        args.duration, args.warmup = 1.0, 0.0
+        if args.out == HERE / "results":
+            args.out = ROOT / ".state" / "bench-smoke"
+
+    if not args.no_deploy:
+        deploy()
+    rows = plan(args.connections, args.high)
+    try:
+        for number, row in enumerate(rows, 1):
+            row["result"] = measure(row, args.duration, args.warmup, args.timeout)
+            res = row["result"]
+            print(f"[{number:>2}/{len(rows)}] {row['id']:<28} {res['rps']:>9,.0f} req/s  "
+                  f"p99 {res['p99_ms']:>8.1f} ms  errors {res['errors_total']}", flush=True)
+    finally:
+        if not args.keep:
+            sh(str(ROOT / "scripts" / "host.sh"), "remove", HOST)
+    done = report.write_all(rows, machine(), args.out, with_chart=not args.smoke)
+    print()
+    print((args.out / "results.md").read_text())
+    missing = [r["id"] for r in done["rows"] if r["result"]["requests"] == 0]
+    if missing:
+        print("rows without a single answered request:", ", ".join(missing), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,23 +16,29 @@ class Response:
         return json.loads(self.body)
 
 
+def parse_curl_include(raw: str) -> Response:
+    """Split `curl -i` output into status, headers and body (interim 1xx blocks skipped)."""
+    while True:
+        head, _, raw = raw.partition("\r\n\r\n")
+        lines = head.split("\r\n")
+        status = int(lines[0].split()[1])
+        if status >= 200:
+            break
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return Response(status, headers, raw)
+
+
 @pytest.fixture
 def http(host):
-    """GET (or other method) a URL from inside the host with curl, through the real Nginx."""
+    """Request a URL from inside the host with curl, through the real Nginx; extra curl args allowed."""
 
     def request(url, *curl_args):
-        marker = "\n--pyweb-status--"
-        cmd = host.run(
-            "curl -ksS --max-time 10 --dump-header /dev/stderr %s -w %s %s",
-            " ".join(curl_args), f"{marker}%{{http_code}}", url,
-        )
-        assert marker in cmd.stdout, f"curl {url} failed: {cmd.stderr}"
-        body, status = cmd.stdout.rsplit(marker, 1)
-        headers = {}
-        for line in cmd.stderr.splitlines():
-            name, sep, value = line.partition(":")
-            if sep and not line.startswith("curl:"):
-                headers[name.strip().lower()] = value.strip()
-        return Response(int(status), headers, body)
+        placeholders = " ".join(["%s"] * (len(curl_args) + 1))
+        cmd = host.run(f"curl -ksS -i --max-time 10 {placeholders}", *curl_args, url)
+        assert cmd.rc == 0, f"curl {url} failed: {cmd.stderr}"
+        return parse_curl_include(cmd.stdout)
 
     return request

@@ -31,7 +31,7 @@ def test_health_endpoints_answer_through_nginx(http, prefix, app):
 
 
 def test_static_file_served_by_nginx_with_cache_headers(http):
-    response = http(f"{BASE}/static/index.html", "--compressed", "-H", "'Accept-Encoding: gzip'")
+    response = http(f"{BASE}/static/index.html")
     assert response.status == 200
     assert "<html" in response.body.lower()
     assert "cache-control" in response.headers

@@ -1,0 +1,67 @@
+"""async-api: the FastAPI (ASGI) example app served by Gunicorn with uvicorn_worker.UvicornWorker.
+
+APP_ENV=development|production switches debug behaviour, as the Flask app's config classes do.
+"""
+
+import asyncio
+import logging
+import os
+import time
+
+from fastapi import FastAPI, Request
+
+APP_NAME = os.environ.get("APP_NAME", "async-api")
+APP_ENV = os.environ.get("APP_ENV", "production")
+# Bumped by a code change; the tests deploy an edited copy and expect the new value.
+VERSION = "1"
+MESSAGE = "Hello from FastAPI"
+
+app = FastAPI(title=APP_NAME, debug=APP_ENV == "development")
+# UvicornWorker writes uvicorn's access line, which has no duration; this one adds it. The logger
+# goes to Gunicorn's access log (stdout, the journal).
+access_log = logging.getLogger("uvicorn.access")
+
+
+@app.middleware("http")
+async def log_duration(request: Request, call_next):
+    started = time.perf_counter()
+    response = await call_next(request)
+    micros = int((time.perf_counter() - started) * 1_000_000)
+    access_log.info('"%s %s" %s %dus', request.method, request.url.path, response.status_code, micros)
+    return response
+
+
+def fib(n: int) -> int:
+    """Pure-Python arithmetic, deliberately naive: tens of milliseconds of CPU for n=24."""
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+@app.get("/healthz")
+async def healthz():
+    return {"status": "ok", "app": APP_NAME}
+
+
+@app.get("/hello")
+async def hello():
+    return {
+        "app": APP_NAME,
+        "framework": "fastapi",
+        "message": os.environ.get("HELLO_MESSAGE", MESSAGE),
+        "version": VERSION,
+        "env": APP_ENV,
+        "secret_configured": bool(os.environ.get("SECRET_KEY")),
+    }
+
+
+@app.get("/cpu")
+def cpu():
+    # A plain `def` runs in the threadpool, so the event loop keeps serving while this computes.
+    started = time.perf_counter()
+    value = fib(24)
+    return {"app": APP_NAME, "fib24": value, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+@app.get("/io")
+async def io():
+    await asyncio.sleep(0.05)
+    return {"app": APP_NAME, "slept_ms": 50}

@@ -1,0 +1,1 @@
+../../roles/gunicorn/filter_plugins/gunicorn_sizing.py

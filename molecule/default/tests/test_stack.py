@@ -31,10 +31,11 @@ def test_health_endpoints_answer_through_nginx(http, prefix, app):
 
 
 def test_static_file_served_by_nginx_with_cache_headers(http):
-    response = http(f"{BASE}/static/index.html")
+    response = http(f"{BASE}/static/index.html", "--compressed")
     assert response.status == 200
     assert "<html" in response.body.lower()
-    assert "cache-control" in response.headers
+    assert "max-age=" in response.headers["cache-control"]
+    assert response.headers["content-encoding"] == "gzip"
     # Nginx served it from disk: the app servers never set this header.
     assert response.headers.get("server") == "nginx"
 
@@ -49,3 +50,19 @@ def test_hsts_on_https(http):
     response = http(f"{BASE}/sync-api/hello")
     max_age = int(response.headers["strict-transport-security"].split("max-age=")[1].split(";")[0])
     assert max_age >= 31536000
+
+
+def test_unknown_host_name_is_dropped(host):
+    # 444: Nginx closes the connection without an answer, so curl sees an empty reply.
+    result = host.run("curl -sS -o /dev/null -w '%{http_code}' -H 'Host: unknown.example' http://localhost/")
+    assert result.rc in (52, 56), result.stderr  # empty reply or reset, depending on timing
+    assert result.stdout == "000"
+
+
+@pytest.mark.parametrize("protocol, accepted",
+                         [("-tls1", False), ("-tls1_1", False), ("-tls1_2", True), ("-tls1_3", True)])
+def test_tls_protocols(host, protocol, accepted):
+    # SECLEVEL=0 lets this client offer the old protocols, so only the server can refuse them.
+    result = host.run("openssl s_client -connect localhost:443 -servername localhost %s -cipher DEFAULT@SECLEVEL=0 "
+                      "</dev/null", protocol)
+    assert (result.rc == 0) == accepted, result.stdout + result.stderr

@@ -28,7 +28,7 @@ def installed(tmp_path_factory):
     artifact = work / f"{galaxy['namespace']}-{galaxy['name']}-{galaxy['version']}.tar.gz"
     assert artifact.exists()
     collections = work / "collections"
-    run(str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(collections), str(artifact),
+    run(str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "--force", "-p", str(collections), str(artifact),
         cwd=work)
     return work, collections
 
@@ -40,6 +40,7 @@ def test_artifact_carries_the_roles_and_no_local_state(installed):
         assert (tree / "roles" / role / "meta" / "argument_specs.yml").exists()
     assert not (tree / ".venv").exists()
     assert not (tree / ".state").exists()
+    assert not (tree / ".ansible").exists()
 
 
 def test_playbook_resolves_roles_by_fqcn_from_the_installed_artifact(installed):

@@ -6,11 +6,14 @@ APP_ENV=development|production switches debug behaviour, as the Flask app's conf
 import asyncio
 import logging
 import os
+import socket
 import time
 
 from fastapi import FastAPI, Request
 
 APP_NAME = os.environ.get("APP_NAME", "async-api")
+# Which host answered: behind a load balancer, responses show the rotation.
+HOSTNAME = socket.gethostname()
 APP_ENV = os.environ.get("APP_ENV", "production")
 # Bumped by a code change; the tests deploy an edited copy and expect the new value.
 VERSION = "1"
@@ -48,6 +51,7 @@ async def hello():
         "framework": "fastapi",
         "message": os.environ.get("HELLO_MESSAGE", MESSAGE),
         "version": VERSION,
+        "host": HOSTNAME,
         "env": APP_ENV,
         "secret_configured": bool(os.environ.get("SECRET_KEY")),
     }

@@ -5,11 +5,14 @@ other settings come from the environment the service unit provides (never from f
 """
 
 import os
+import socket
 import time
 
 from flask import Flask, jsonify
 
 APP_NAME = os.environ.get("APP_NAME", "sync-api")
+# Which host answered: behind a load balancer, responses show the rotation.
+HOSTNAME = socket.gethostname()
 # Bumped by a code change; the tests deploy an edited copy and expect the new value.
 VERSION = "1"
 MESSAGE = "Hello from Flask"
@@ -53,6 +56,7 @@ def create_app():
             framework="flask",
             message=os.environ.get("HELLO_MESSAGE", MESSAGE),
             version=VERSION,
+            host=HOSTNAME,
             env=env,
             secret_configured=bool(app.config["SECRET_KEY"]),
         )

@@ -75,7 +75,7 @@ def playbook():
     """Run a playbook of the collection against this scenario's host with extra vars."""
 
     def run(name, extra_vars, expect_success=True):
-        env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+        env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True")
         vars_file = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "pyweb-apps-extra-vars.json"
         vars_file.write_text(json.dumps(extra_vars))
         cmd = [

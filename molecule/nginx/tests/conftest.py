@@ -1,7 +1,10 @@
 """Helpers for the nginx scenario: real HTTP(S) through Nginx from inside the test host."""
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +45,16 @@ class Curl:
 @pytest.fixture
 def curl(host):
     return Curl(host)
+
+
+def converge(extra_vars):
+    """Run the scenario's converge playbook again, with extra variables, from the controller."""
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    env = dict(os.environ)
+    env["ANSIBLE_ROLES_PATH"] = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "roles")
+    if os.path.exists(os.path.join(ephemeral, "ansible.cfg")):
+        env["ANSIBLE_CONFIG"] = os.path.join(ephemeral, "ansible.cfg")
+    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+               "-i", os.path.join(ephemeral, "inventory"), playbook, "-e", json.dumps(extra_vars)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)

@@ -5,12 +5,9 @@ that the play failed, that no file under /etc/nginx changed, that Nginx was neit
 reloaded (same master, same workers) and that it still answers.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
+
+from conftest import converge
 
 SNAPSHOT = r"cd /etc/nginx && find . \( -type f -o -type l \) -print0 | sort -z | xargs -0 sha256sum"
 WORKERS = "pgrep -P $(cat /run/nginx.pid) | sort"
@@ -22,19 +19,21 @@ CASES = {
     "site file": ({"nginx_proxy_next_upstream": ["error", "sometimes"]}, "invalid value"),
     # Rejected by the cross-field checks before anything is touched.
     "unknown zone": ({"nginx_limit_req_zones": []}, "nginx_limit_req_zones"),
+    "unknown upstream": (
+        {"nginx_sites": [{"name": "x", "server_names": ["x.test"],
+                          "routes": [{"path": "/api/", "upstream": "nope"}]}]},
+        "nginx_sites[x].routes[/api/]",
+    ),
+    "tls without a certificate source": (
+        {"nginx_sites": [{"name": "x", "server_names": ["x.test"], "tls": {"enabled": True, "source": "files"}}]},
+        "nginx_sites[x].tls is enabled without a usable certificate source",
+    ),
+    "duplicate path": (
+        {"nginx_sites": [{"name": "x", "server_names": ["x.test"],
+                          "routes": [{"path": "/a/", "upstream": "sync_api"}, {"path": "/a/", "upstream": "async_api"}]}]},
+        "each path once",
+    ),
 }
-
-
-def converge(extra_vars):
-    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-    env = dict(os.environ)
-    env["ANSIBLE_ROLES_PATH"] = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "roles")
-    if os.path.exists(os.path.join(ephemeral, "ansible.cfg")):
-        env["ANSIBLE_CONFIG"] = os.path.join(ephemeral, "ansible.cfg")
-    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-               "-i", os.path.join(ephemeral, "inventory"), playbook, "-e", json.dumps(extra_vars)]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.mark.parametrize("case", list(CASES))

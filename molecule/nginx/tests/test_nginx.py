@@ -163,3 +163,12 @@ def test_backend_down_gives_json_502(host, curl):
     assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"])
     # The other backend is unaffected.
     assert curl.json(f"{BASE}/sync-api/hello")[0] == 200
+
+
+def test_backend_slower_than_its_timeout_gives_json_504(curl):
+    # The ACME site of this scenario has a route with read_timeout 1s; the backend sleeps 3 s.
+    status, headers, body = curl.json("https://acme.pyweb.test/impatient/slow?s=3",
+                                      "--resolve", "acme.pyweb.test:443:127.0.0.1")
+    assert status == 504
+    assert headers["content-type"] == "application/json"
+    assert body["error"] == "gateway_timeout"

@@ -1,7 +1,11 @@
 """Fixtures for the cluster scenario: hosts by name, and HTTP from the load balancer."""
 
+import contextlib
 import json
 import os
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 import testinfra
@@ -35,3 +39,47 @@ def get_json(lb):
             return int(status or 0), None
 
     return get
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def playbook():
+    """Run one of the collection's playbooks against this scenario's hosts, with extra vars."""
+
+    def run(name, extra_vars, expect_success=True):
+        vars_file = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "pyweb-cluster-extra-vars.json"
+        vars_file.write_text(json.dumps(extra_vars))
+        env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
+        result = subprocess.run(
+            ["ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"],
+             "--extra-vars", f"@{vars_file}", str(ROOT / "playbooks" / name)],
+            env=env, capture_output=True, text=True, check=False)
+        assert (result.returncode == 0) == expect_success, result.stdout[-4000:] + result.stderr[-2000:]
+        return result.stdout + result.stderr
+
+    return run
+
+
+@contextlib.contextmanager
+def steady_load(lb, path, interval=0.05, limit_seconds=300):
+    """Light, bounded load from the load balancer host itself: one request every `interval`
+    seconds until the block ends (or `limit_seconds` pass). Yields a list filled, on exit, with
+    every response's status code (000 for a connection failure)."""
+    lb.run_test("rm -f /tmp/pyweb-load.log /tmp/pyweb-load.stop")
+    lb.run_test(
+        "nohup bash -c 'end=$((SECONDS + %s)); "
+        "while [ $SECONDS -lt $end ] && [ ! -e /tmp/pyweb-load.stop ]; do "
+        "curl -ks --max-time 10 -o /dev/null -w \"%%{http_code}\\n\" https://localhost%s >> /tmp/pyweb-load.log; "
+        "sleep %s; done; touch /tmp/pyweb-load.done' >/dev/null 2>&1 &",
+        str(limit_seconds), path, str(interval))
+    statuses = []
+    try:
+        yield statuses
+    finally:
+        lb.run_test("touch /tmp/pyweb-load.stop")
+        deadline = time.monotonic() + 30
+        while not lb.file("/tmp/pyweb-load.done").exists and time.monotonic() < deadline:
+            time.sleep(0.2)
+        statuses.extend(lb.file("/tmp/pyweb-load.log").content_string.split())

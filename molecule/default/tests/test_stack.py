@@ -66,3 +66,9 @@ def test_tls_protocols(host, protocol, accepted):
     result = host.run("openssl s_client -connect localhost:443 -servername localhost %s -cipher DEFAULT@SECLEVEL=0 "
                       "</dev/null", protocol)
     assert (result.rc == 0) == accepted, result.stdout + result.stderr
+
+
+def test_nginx_answers_its_own_health_path(http):
+    response = http(f"{BASE}/nginx-health")
+    assert response.status == 200
+    assert response.json() == {"status": "ok"}

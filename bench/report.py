@@ -81,7 +81,7 @@ def markdown(rows: list[dict], machine: str, targets: list[dict]) -> str:
         res = row["result"]
         lines.append(
             f"| {row['label']} | {row['endpoint']} | {row['via']} | {row['connections']} | {res['rps']:,.0f} "
-            f"| {res['p50_ms']:.1f} | {res['p99_ms']:.1f} | {res['errors_total']} "
+            f"| {res['p50_ms']:.1f} | {res['p99_ms']:.1f} | {_errors(res)} "
             f"| {_fmt(row.get('vs_dev'))} | {_fmt(row.get('vs_ceiling'))} |")
     lines += ["", "| target | threshold | measured | met |", "|---|---:|---:|---|"]
     for t in targets:
@@ -89,6 +89,18 @@ def markdown(rows: list[dict], machine: str, targets: list[dict]) -> str:
         met = {True: "yes", False: "**no**", None: t.get("note", "n/a")}[t["met"]]
         lines.append(f"| {t['target']} | {sign} {t['threshold']:g} | {_fmt(t['value'])} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def _errors(result):
+    """Error count with its kinds (connect/read/write/status/timeout), or why the row has no figures."""
+    if result.get("failure"):
+        return "not measured: " + _cell(result["failure"])[:80]
+    kinds = ", ".join(f"{k} {v}" for k, v in result.get("errors", {}).items() if v)
+    return f"{result['errors_total']} ({kinds})" if kinds else str(result["errors_total"])
+
+
+def _cell(text):
+    return str(text).replace("|", "/").replace("\n", " ")
 
 
 def _fmt(value):

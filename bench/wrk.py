@@ -42,6 +42,12 @@ def parse(output: str) -> dict:
     }
 
 
+def empty_result(error: str) -> dict:
+    """The figures of a row wrk could not measure: zero requests, and why."""
+    return {"requests": 0, "seconds": 0.0, "rps": 0.0, "p50_ms": 0.0, "p90_ms": 0.0, "p99_ms": 0.0,
+            "max_ms": 0.0, "errors": {}, "errors_total": 0, "failure": error}
+
+
 def command(url: str, *, connections: int, duration: float, threads: int = 2, timeout: float = 5,
             headers: dict | None = None, lua: str | None = None, prefix: list[str] | None = None) -> list[str]:
     """wrk's argv; `prefix` runs it elsewhere (e.g. `docker exec HOST`), where `lua` is the hook's path."""

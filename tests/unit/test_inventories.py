@@ -1,0 +1,49 @@
+"""The shipped inventories parse and have the groups the playbooks target."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def inventory(name):
+    result = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(ROOT / "inventory" / name), "--list"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def hosts(data, group):
+    found = set(data.get(group, {}).get("hosts", []))
+    for child in data.get(group, {}).get("children", []):
+        found |= hosts(data, child)
+    return found
+
+
+@pytest.mark.parametrize("name", ["demo", "staging", "production"])
+def test_inventory_has_load_balancers_and_app_hosts(name):
+    data = inventory(name)
+    assert hosts(data, "lb")
+    assert hosts(data, "app")
+
+
+@pytest.mark.parametrize("name, mode", [("staging", "development"), ("production", "production")])
+def test_environments_switch_the_app_mode_in_group_vars(name, mode):
+    data = inventory(name)
+    for host in hosts(data, "app"):
+        assert data["_meta"]["hostvars"][host]["pyweb_mode"] == mode
+
+
+def test_production_tiers_are_separate_and_have_their_own_app_lists():
+    data = inventory("production")
+    sync, async_ = hosts(data, "sync_app"), hosts(data, "async_app")
+    assert sync and async_ and not sync & async_
+    hostvars = data["_meta"]["hostvars"]
+    assert all([a["name"] for a in hostvars[h]["pyweb_apps__sync_app"]] == ["sync-api"] for h in sync)
+    assert all([a["name"] for a in hostvars[h]["pyweb_apps__async_app"]] == ["async-api"] for h in async_)

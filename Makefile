@@ -16,16 +16,19 @@ export NO_COLOR ?= 1
 
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: help setup venv engine image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
+.PHONY: help setup venv tools engine image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: venv engine image ## Tooling virtualenv, container engine and test-host image
+setup: venv tools engine image ## Tooling virtualenv, controller test tools, container engine and test-host image
 
 venv: ## Build .venv from requirements.txt
 	@scripts/venv.sh
+
+tools: ## Debian packages the tests run on the controller (testssl.sh)
+	@scripts/tools.sh
 
 engine: ## Start the container engine unless one is running
 	@scripts/engine.sh start

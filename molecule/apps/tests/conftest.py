@@ -3,15 +3,11 @@ process tree of a unit, and ansible-playbook runs against the scenario's host.""
 
 import json
 import math
-import os
-import subprocess
-import time
-from pathlib import Path
 
 import pytest
 import yaml
+from pyweb_testlib import ROOT, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)
 
-ROOT = Path(__file__).resolve().parents[3]
 APPS = {
     "sync-api": {"framework": "flask", "worker_class": "gthread", "profile": "io"},
     "async-api": {"framework": "fastapi", "worker_class": "uvicorn_worker.UvicornWorker", "profile": "async"},
@@ -40,15 +36,6 @@ def worker_pids(host, app):
     return sorted(int(pid) for pid in out.split())
 
 
-def wait_for(predicate, timeout=30, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
-
-
 def expected_workers(profile, vcpus, memory_mb):
     """The README's formula, written out independently of the filter plugin."""
     computed = {"cpu": 2 * vcpus + 1, "io": vcpus + 1, "async": max(2, vcpus)}[profile]
@@ -73,22 +60,4 @@ def demo_apps():
 @pytest.fixture(scope="module")
 def playbook():
     """Run a playbook of the collection against this scenario's host with extra vars."""
-
-    def run(name, extra_vars, expect_success=True):
-        env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True")
-        vars_file = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "pyweb-apps-extra-vars.json"
-        vars_file.write_text(json.dumps(extra_vars))
-        cmd = [
-            "ansible-playbook",
-            "--inventory",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--extra-vars",
-            f"@{vars_file}",
-            str(ROOT / "playbooks" / name),
-        ]
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        assert (result.returncode == 0) == expect_success, result.stdout[-4000:] + result.stderr[-2000:]
-        # ansible-core 2.19 prints task failures on stderr.
-        return result.stdout + result.stderr
-
-    return run
+    return run_playbook

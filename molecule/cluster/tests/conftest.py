@@ -2,18 +2,10 @@
 
 import contextlib
 import json
-import os
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
-import testinfra
-
-
-def named_host(name):
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+from pyweb_testlib import ROOT, named_host, run_playbook  # noqa: F401 (re-exported to the tests)
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +33,10 @@ def get_json(lb):
     return get
 
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
 @pytest.fixture(scope="module")
 def playbook():
     """Run one of the collection's playbooks against this scenario's hosts, with extra vars."""
-
-    def run(name, extra_vars, expect_success=True):
-        vars_file = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "pyweb-cluster-extra-vars.json"
-        vars_file.write_text(json.dumps(extra_vars))
-        env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1")
-        result = subprocess.run(
-            ["ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"],
-             "--extra-vars", f"@{vars_file}", str(ROOT / "playbooks" / name)],
-            env=env, capture_output=True, text=True, check=False)
-        assert (result.returncode == 0) == expect_success, result.stdout[-4000:] + result.stderr[-2000:]
-        return result.stdout + result.stderr
-
-    return run
+    return run_playbook
 
 
 @contextlib.contextmanager

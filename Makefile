@@ -54,8 +54,9 @@ lint: venv ## yamllint and ansible-lint (production profile, no skips)
 	yamllint --strict .
 	ansible-lint
 
-docs: venv ## Regenerate the variable tables in the READMEs from the argument specs
+docs: venv ## Regenerate the variable tables in the READMEs and docs/bad-input.md
 	python scripts/role_docs.py
+	python scripts/bad_input_docs.py
 
 unit: venv ## Fast pytest unit tests (no containers)
 	pytest -q tests/unit

@@ -9,7 +9,7 @@ import os
 import socket
 import time
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 
 APP_NAME = os.environ.get("APP_NAME", "async-api")
 # Which host answered: behind a load balancer, responses show the rotation.
@@ -18,6 +18,8 @@ APP_ENV = os.environ.get("APP_ENV", "production")
 # Bumped by a code change; the tests deploy an edited copy and expect the new value.
 VERSION = "1"
 MESSAGE = "Hello from FastAPI"
+# /io?ms=N sleeps N ms instead of 50 (the resilience tests' slow backend), never longer than this.
+MAX_IO_MS = 10_000
 
 app = FastAPI(title=APP_NAME, debug=APP_ENV == "development")
 # UvicornWorker writes uvicorn's access line, which has no duration; this one adds it. The logger
@@ -66,6 +68,6 @@ def cpu():
 
 
 @app.get("/io")
-async def io():
-    await asyncio.sleep(0.05)
-    return {"app": APP_NAME, "slept_ms": 50}
+async def io(ms: int = Query(default=50, ge=0, le=MAX_IO_MS)):
+    await asyncio.sleep(ms / 1000)
+    return {"app": APP_NAME, "slept_ms": ms}

@@ -8,7 +8,7 @@ import os
 import socket
 import time
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 APP_NAME = os.environ.get("APP_NAME", "sync-api")
 # Which host answered: behind a load balancer, responses show the rotation.
@@ -16,6 +16,8 @@ HOSTNAME = socket.gethostname()
 # Bumped by a code change; the tests deploy an edited copy and expect the new value.
 VERSION = "1"
 MESSAGE = "Hello from Flask"
+# /io?ms=N sleeps N ms instead of 50 (the resilience tests' slow backend), never longer than this.
+MAX_IO_MS = 10_000
 
 
 class Config:
@@ -69,8 +71,9 @@ def create_app():
 
     @app.get("/io")
     def io():
-        time.sleep(0.05)
-        return jsonify(app=APP_NAME, slept_ms=50)
+        ms = min(max(request.args.get("ms", default=50, type=int), 0), MAX_IO_MS)
+        time.sleep(ms / 1000)
+        return jsonify(app=APP_NAME, slept_ms=ms)
 
     return app
 

@@ -2,7 +2,6 @@
 process tree of a unit, and ansible-playbook runs against the scenario's host."""
 
 import json
-import math
 
 import pytest
 import yaml
@@ -43,7 +42,8 @@ def expected_workers(profile, vcpus, memory_mb):
 
 
 def expected_threads(workers, concurrency=64):
-    return max(2, math.ceil(concurrency / workers))
+    """Each io worker holds the whole concurrency (keep-alive connections stick to one worker)."""
+    return max(2, concurrency)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,159 @@
+"""Bad input to the roles (issue 7): every invalid variable set in bad_variables.yml (next to this
+file) makes site.yml fail in its preflight, before anything on any host changes, with a message
+that names the variable; the running stack is the same afterwards (files, release links, pids).
+
+The failure messages are also written to .state/bad-input-messages.json, from which
+scripts/bad_input_docs.py folds them into docs/bad-input.md.
+"""
+
+import copy
+import json
+import os
+import re
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from pyweb_testlib import ROOT, run_playbook
+
+CASES = yaml.safe_load((Path(__file__).resolve().parent / "bad_variables.yml").read_text())["cases"]
+GROUP_VARS = ROOT / "inventory" / "demo" / "group_vars" / "all"
+MESSAGES = ROOT / ".state" / "bad-input-messages.json"
+APPS = ("sync-api", "async-api")
+
+# Everything a run could change: the files under the daemons' config folders and the apps' units
+# (content, mode, owner, mtime, link target), each app's release link, and the process ids of
+# every service's main process and its children (a reload replaces Nginx's and Gunicorn's
+# workers while keeping the main process).
+SNAPSHOT = r"""
+set -u
+units=""
+for app in {apps}; do units="$units /etc/systemd/system/$app.service /etc/systemd/system/$app.socket"; done
+find /etc/nginx /etc/gunicorn /etc/pyweb $units \( -type f -o -type l \) \
+     -printf '%p %y %m %u:%g %T@ %l\n' 2>&1 | sort
+find /etc/nginx /etc/gunicorn /etc/pyweb $units -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum
+for app in {apps}; do echo "/srv/$app/current -> $(readlink /srv/$app/current)"; done
+for unit in nginx {apps}; do
+  pid=$(systemctl show --property MainPID --value "$unit")
+  echo "$unit main=$pid children=$(pgrep -P "$pid" | sort -n | tr '\n' ' ')"
+done
+""".format(apps=" ".join(APPS))
+
+PATH_STEP = re.compile(r"\[(\d+)\]|\.([A-Za-z_][\w-]*)")
+
+
+def demo_vars():
+    """The demo inventory's variables for every host, as the test host gets them."""
+    merged = {}
+    for path in sorted(GROUP_VARS.glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
+def split_path(path):
+    """'pyweb_apps[1].workers' -> ('pyweb_apps', [1, 'workers'])."""
+    name = re.match(r"[A-Za-z_]\w*", path).group(0)
+    rest, steps = path[len(name):], []
+    while rest:
+        step = PATH_STEP.match(rest)
+        assert step, f"bad path {path!r} in bad_variables.yml"
+        steps.append(int(step.group(1)) if step.group(1) is not None else step.group(2))
+        rest = rest[step.end():]
+    return name, steps
+
+
+def extra_vars(changes):
+    """Apply a case's path -> value changes to the demo variables; return every touched variable whole."""
+    base, result = demo_vars(), {}
+    for path, value in changes.items():
+        name, steps = split_path(path)
+        if not steps:
+            result[name] = copy.deepcopy(value)
+            continue
+        result.setdefault(name, copy.deepcopy(base[name]))
+        target = result[name]
+        for step in steps[:-1]:
+            target = target[step]
+        last = steps[-1]
+        if isinstance(target, list) and last == len(target):
+            target.append(copy.deepcopy(value))
+        else:
+            target[last] = copy.deepcopy(value)
+    return result
+
+
+def failure_messages(output):
+    """The msg of every failed task result (the default callback prints them as JSON here)."""
+    messages = []
+    for line in output.splitlines():
+        if re.match(r"^(fatal|failed): \[", line) and "=> {" in line:
+            try:
+                result = json.loads(line.split("=> ", 1)[1])
+            except ValueError:
+                continue
+            if result.get("msg"):
+                messages.append(str(result["msg"]))
+    return messages
+
+
+def record_message(case_id, message):
+    """Keep the real message of each case for docs/bad-input.md, with the commit it came from."""
+    MESSAGES.parent.mkdir(exist_ok=True)
+    data = json.loads(MESSAGES.read_text()) if MESSAGES.exists() else {}
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    data.setdefault("cases", {})[case_id] = message
+    data["run"] = {
+        "commit": head + (" with uncommitted changes" if dirty else ""),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "scenario": os.environ.get("MOLECULE_SCENARIO_NAME", "default"),
+    }
+    MESSAGES.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture
+def json_results(monkeypatch):
+    # One JSON object per failed result, whatever ansible.cfg says: the messages are parsed from it.
+    monkeypatch.setenv("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")
+
+
+def snapshot(host):
+    result = host.run(SNAPSHOT)
+    assert result.rc == 0, result.stderr
+    return result.stdout
+
+
+def test_cases_are_well_formed():
+    ids = [case["id"] for case in CASES]
+    assert len(ids) == len(set(ids)) and len(ids) >= 15
+    for case in CASES:
+        assert case["description"] and case["set"] and case["expect"], case["id"]
+        json.dumps(extra_vars(case["set"]))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_bad_variables_fail_before_any_change(host, json_results, case):
+    before = snapshot(host)
+    # The stack is there to be kept: both apps run a release.
+    assert all(re.search(rf"^/srv/{app}/current -> \S*releases/\w+$", before, re.M) for app in APPS), before
+
+    output = run_playbook(ROOT / "site.yml", extra_vars(case["set"]), expect_success=False)
+
+    messages = failure_messages(output)
+    searchable = "\n".join([output, *messages])
+    for fragment in case["expect"]:
+        assert fragment in searchable, f"{case['id']}: {fragment!r} missing from:\n" + "\n".join(messages or [output])
+    # The preflight play refused it: no later play started and no task changed anything.
+    assert "PLAY [Deploy the Python apps under Gunicorn]" not in output
+    assert not re.search(r"^changed: ", output, re.M), output[-4000:]
+    recap = re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M)
+    assert recap, output[-3000:]
+    assert all(changed == "0" for _, changed, _ in recap), recap
+    assert any(failed != "0" for _, _, failed in recap), recap
+
+    assert snapshot(host) == before
+    record_message(case["id"], next((m for m in messages if case["expect"][0] in m), messages[0] if messages else ""))

@@ -14,7 +14,9 @@ WORKERS = "pgrep -P $(cat /run/nginx.pid) | sort"
 
 CASES = {
     # Rejected by nginx -t on the candidate nginx.conf (template validate).
-    "main config": ({"nginx_keepalive_timeout": "forever"}, "invalid value"),
+    "main config": ({"nginx_client_max_body_size": "lots"}, "invalid value"),
+    # A malformed time is caught by the role's checks before nginx -t sees it.
+    "bad time": ({"nginx_keepalive_timeout": "forever"}, "nginx_keepalive_timeout must be an Nginx time"),
     # Written into place, rejected by nginx -t on the whole config, then rolled back.
     "site file": ({"nginx_proxy_next_upstream": ["error", "sometimes"]}, "invalid value"),
     # Rejected by the cross-field checks before anything is touched.

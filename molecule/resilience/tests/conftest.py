@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from pyweb_load import Load, request  # noqa: F401 (re-exported to the tests)
-from pyweb_testlib import ROOT, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)
+from pyweb_testlib import ROOT, bridge_address, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)
 
 CONTAINER = "pyweb-resilience"
 # A server name of the site (molecule/resilience/group_vars/all/proxy.yml): the default server
@@ -58,10 +58,7 @@ def sync_api_entry(src):
 @pytest.fixture(scope="session")
 def address():
     """The container's address on the engine's bridge network: the load goes there directly."""
-    result = subprocess.run(
-        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", CONTAINER],
-        capture_output=True, text=True, check=True)
-    return result.stdout.split()[0]
+    return bridge_address(CONTAINER)
 
 
 @pytest.fixture(scope="session", autouse=True)

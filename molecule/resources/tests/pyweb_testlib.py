@@ -47,3 +47,11 @@ def run_playbook(playbook, extra_vars=None, expect_success=True, args=()):
     assert (result.returncode == 0) == expect_success, (
         f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
     return output
+
+
+def bridge_address(container):
+    """A container's address on the engine's bridge network, reachable from the controller."""
+    result = subprocess.run(
+        ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
+        capture_output=True, text=True, check=True)
+    return result.stdout.split()[0]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from pyweb_testlib import named_host
+from pyweb_testlib import bridge_address, named_host
 
 # A name of the demo site (inventory/demo/group_vars/all/proxy.yml). It does not resolve: every
 # connection goes to the bridge address and names the site only in SNI and Host.
@@ -73,9 +73,9 @@ def target():
 
 
 @pytest.fixture(scope="session")
-def address(target):
+def address():
     """The host's address on the engine's bridge network (reachable from the controller)."""
-    return target.check_output("hostname -I").split()[0]
+    return bridge_address("pyweb-security")
 
 
 @pytest.fixture(scope="session")

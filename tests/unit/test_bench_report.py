@@ -8,6 +8,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
+import cpu  # noqa: E402
 import report  # noqa: E402
 import wrk  # noqa: E402
 
@@ -78,3 +79,34 @@ def test_write_all_produces_json_markdown_and_png(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| flask-io-https-hello | hello | direct | 64 | 2,500 |" in table
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def snapshot(time, busy, **units):
+    return {"time": time, "busy": busy, "units": {k.replace("_", "-") + ".service": v for k, v in units.items()}}
+
+
+def test_cpu_usage_splits_the_machine_busy_time_by_part():
+    before = snapshot(10.0, 100.0, nginx=5.0, bench_flask_io=20.0, systemd_journald=1.0)
+    after = snapshot(12.0, 103.6, nginx=6.0, bench_flask_io=22.0, systemd_journald=1.2)
+    use = cpu.usage(before, after, "bench-flask-io.service", requests=4000)
+    assert use["cores"] == {"app": 1.0, "nginx": 0.5, "journald": 0.1, "rest": 0.2, "total": 1.8}
+    assert use["app_us_per_request"] == 500
+    assert use["total_us_per_request"] == 900
+
+
+def test_cpu_usage_of_a_row_without_an_app_server_or_requests():
+    before, after = snapshot(0.0, 0.0, nginx=0.0), snapshot(1.0, 1.0, nginx=0.8)
+    use = cpu.usage(before, after, None, requests=0)
+    assert use["cores"]["app"] == 0.0 and use["cores"]["rest"] == 0.2
+    assert use["app_us_per_request"] is None and use["total_us_per_request"] is None
+
+
+def test_cpu_table_lists_the_cheap_rows_that_were_measured():
+    use = {"cores": {"app": 1.0, "nginx": 0.5, "journald": 0.1, "rest": 0.2, "total": 1.8},
+           "app_us_per_request": 500, "total_us_per_request": 900}
+    rows = [row("flask-io-https-hello", 2000, 8, via="nginx-https"), row("flask-dev-io", 900, 60, endpoint="io")]
+    rows[0]["result"]["cpu"] = use
+    rows[1]["result"]["cpu"] = use
+    lines = report.cpu_table(rows)
+    assert "| flask-io-https-hello | hello | nginx-https | 2,000 | 1.00 | 0.50 | 0.10 | 0.20 | 1.80 | 500 | 900 |" in lines
+    assert not [line for line in lines if "flask-dev-io" in line]

@@ -22,6 +22,7 @@ def test_development_mode_reloads_edited_code_by_itself_and_production_turns_it_
         config = host.file(CONFIG).content_string
         assert "reload = True\n" in config
         assert 'loglevel = "debug"\n' in config
+        assert 'accesslog = "-"\n' in config
         assert "APP_ENV=development\n" in host.file(ENVIRONMENT).content_string
         assert get(host, "sync-api", "/hello")[1]["env"] == "development"
 
@@ -42,6 +43,7 @@ def test_development_mode_reloads_edited_code_by_itself_and_production_turns_it_
     config = host.file(CONFIG).content_string
     assert "reload = False\n" in config
     assert 'loglevel = "info"\n' in config
+    assert "accesslog = None\n" in config
     assert "APP_ENV=production\n" in host.file(ENVIRONMENT).content_string
     assert version(host) == "1"
     assert get(host, "sync-api", "/hello")[1]["env"] == "production"

@@ -21,6 +21,14 @@ TARGETS = [
      "p99_ratio", 0.30),
     ("Flask CPU-bound through Nginx+TLS vs dev server: req/s", "flask-io-https-cpu", "flask-dev-cpu",
      "rps_ratio", 2.2),
+    # The same two targets on the cpu profile (sync workers), the profile made for requests that
+    # compute rather than wait: shown beside the default, not instead of it.
+    ("Flask hello through Nginx+TLS vs dev server, cpu profile: req/s", "flask-cpu-https-hello",
+     "flask-dev-hello", "rps_ratio", 4.0),
+    ("Flask hello through Nginx+TLS vs dev server, cpu profile: p99", "flask-cpu-https-hello",
+     "flask-dev-hello", "p99_ratio", 0.30),
+    ("Flask CPU-bound through Nginx+TLS vs dev server, cpu profile: req/s", "flask-cpu-https-cpu",
+     "flask-dev-cpu", "rps_ratio", 2.2),
     ("Flask io profile vs the concurrency bound (connections / 50 ms)", "flask-io-direct-io", None,
      "io_bound", 0.90),
     ("FastAPI through Nginx (HTTP) vs direct Gunicorn+Uvicorn: req/s", "fastapi-async-http-hello",
@@ -83,12 +91,37 @@ def markdown(rows: list[dict], machine: str, targets: list[dict]) -> str:
             f"| {row['label']} | {row['endpoint']} | {row['via']} | {row['connections']} | {res['rps']:,.0f} "
             f"| {res['p50_ms']:.1f} | {res['p99_ms']:.1f} | {_errors(res)} "
             f"| {_fmt(row.get('vs_dev'))} | {_fmt(row.get('vs_ceiling'))} |")
+    lines += cpu_table(rows)
     lines += ["", "| target | threshold | measured | met |", "|---|---:|---:|---|"]
     for t in targets:
         sign = "≤" if t["kind"] == "p99_ratio" else "≥"
         met = {True: "yes", False: "**no**", None: t.get("note", "n/a")}[t["met"]]
         lines.append(f"| {t['target']} | {sign} {t['threshold']:g} | {_fmt(t['value'])} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+# The rows whose CPU split explains the ratios: the cheapest requests, where the per-request cost
+# of Nginx, TLS and the load generator weighs most.
+CPU_ENDPOINTS = ("hello", "static", "return200")
+
+
+def cpu_table(rows: list[dict]) -> list[str]:
+    """Average cores used during each hello/static/ceiling row, by part, and CPU time per request."""
+    lines = ["", "Where the CPU went (average cores busy during the row; the machine has "
+             "the vCPUs above; \"wrk + rest\" is the load generator and anything else running):", "",
+             "| configuration | endpoint | via | req/s | app server | Nginx | journald | wrk + rest | machine "
+             "| app µs/req | machine µs/req |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        use = row["result"].get("cpu")
+        if row["endpoint"] not in CPU_ENDPOINTS or not use:
+            continue
+        cores = use["cores"]
+        lines.append(
+            f"| {row['label']} | {row['endpoint']} | {row['via']} | {row['result']['rps']:,.0f} "
+            f"| {cores['app']:.2f} | {cores['nginx']:.2f} | {cores['journald']:.2f} | {cores['rest']:.2f} "
+            f"| {cores['total']:.2f} | {_fmt(use['app_us_per_request'])} | {_fmt(use['total_us_per_request'])} |")
+    return lines
 
 
 def _errors(result):

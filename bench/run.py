@@ -25,6 +25,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import cpu  # noqa: E402
 import report  # noqa: E402
 import wrk  # noqa: E402
 
@@ -32,6 +33,7 @@ HOST = "pyweb-bench"
 LUA_IN_HOST = "/usr/local/share/pyweb-bench-report.lua"
 DEV_PORT_DEFAULT = 8000
 ENDPOINTS = {"hello": "/hello", "cpu": "/cpu", "io": "/io"}
+DEV_UNIT = "pyweb-bench-devserver.service"
 
 
 def bench_vars() -> dict:
@@ -44,29 +46,31 @@ def plan(connections: int, high: int) -> list[dict]:
     dev_port = variables.get("bench_devserver_port", DEV_PORT_DEFAULT)
     rows = []
 
-    def add(row_id, label, endpoint, via, url, conns=connections, **extra):
+    def add(row_id, label, endpoint, via, url, conns=connections, unit=None, **extra):
+        # `unit`: the systemd unit of the server behind Nginx (or answering directly), whose CPU
+        # time the report shows; rows Nginx answers alone have none.
         rows.append({"id": row_id, "label": label, "endpoint": endpoint, "via": via, "url": url,
-                     "connections": conns, **extra})
+                     "connections": conns, "unit": unit, **extra})
 
     for endpoint, path in ENDPOINTS.items():
         add(f"flask-dev-{endpoint}", "Flask dev server (Werkzeug, threaded)", endpoint, "direct",
-            f"http://127.0.0.1:{dev_port}{path}", dev_server=True)
+            f"http://127.0.0.1:{dev_port}{path}", unit=DEV_UNIT, dev_server=True)
     for config in variables["bench_gunicorn"]:
-        name = config["name"]
+        name, unit = config["name"], f"bench-{config['name']}.service"
         for endpoint, path in ENDPOINTS.items():
             add(f"{name}-direct-{endpoint}", config["label"], endpoint, "direct",
-                f"http://127.0.0.1:{config['port']}{path}")
+                f"http://127.0.0.1:{config['port']}{path}", unit=unit)
             add(f"{name}-http-{endpoint}", config["label"], endpoint, "nginx-http",
-                f"http://127.0.0.1:80/{name}{path}")
+                f"http://127.0.0.1:80/{name}{path}", unit=unit)
             add(f"{name}-https-{endpoint}", config["label"], endpoint, "nginx-https",
-                f"https://localhost:443/{name}{path}")
+                f"https://localhost:443/{name}{path}", unit=unit)
     # Static files: Nginx from disk against Flask's send_file (dev server and Gunicorn default).
     add("nginx-static", "Nginx static file", "static", "nginx-https", "https://localhost:443/static/index.html")
     add("nginx-static-http", "Nginx static file", "static", "nginx-http", "http://127.0.0.1:80/static/index.html")
     add("flask-dev-static", "Flask dev server send_file", "static", "direct",
-        f"http://127.0.0.1:{dev_port}/static/index.html", dev_server=True)
+        f"http://127.0.0.1:{dev_port}/static/index.html", unit=DEV_UNIT, dev_server=True)
     add("flask-io-static", "Gunicorn io profile send_file", "static", "direct",
-        "http://127.0.0.1:8003/static/index.html")
+        "http://127.0.0.1:8003/static/index.html", unit="bench-flask-io.service")
     # The ceiling: Nginx answering by itself, nothing proxied can beat it on this machine.
     add("ceiling-http", "Nginx return 200 (ceiling)", "return200", "nginx-http", "http://127.0.0.1:80/ceiling",
         ceiling=True)
@@ -74,14 +78,15 @@ def plan(connections: int, high: int) -> list[dict]:
         ceiling=True)
     # Clients outnumbering capacity: errors and timeouts are counted, not hidden.
     add("high-flask-dev-io", "Flask dev server (Werkzeug, threaded)", "io", "direct",
-        f"http://127.0.0.1:{dev_port}/io", conns=high)
-    add("high-flask-sync1-io", "Gunicorn sync, 1 worker", "io", "direct", "http://127.0.0.1:8001/io", conns=high)
+        f"http://127.0.0.1:{dev_port}/io", conns=high, unit=DEV_UNIT)
+    add("high-flask-sync1-io", "Gunicorn sync, 1 worker", "io", "direct", "http://127.0.0.1:8001/io", conns=high,
+        unit="bench-flask-sync1.service")
     add("high-flask-io-io", "Gunicorn io profile (gthread, pyweb default)", "io", "nginx-https",
-        "https://localhost:443/flask-io/io", conns=high)
+        "https://localhost:443/flask-io/io", conns=high, unit="bench-flask-io.service")
     add("high-flask-gevent-io", "Gunicorn gevent (io profile)", "io", "nginx-https",
-        "https://localhost:443/flask-gevent/io", conns=high)
+        "https://localhost:443/flask-gevent/io", conns=high, unit="bench-flask-gevent.service")
     add("high-fastapi-io", "Gunicorn + Uvicorn workers (async profile)", "io", "nginx-https",
-        "https://localhost:443/fastapi-async/io", conns=high)
+        "https://localhost:443/fastapi-async/io", conns=high, unit="bench-fastapi-async.service")
     return rows
 
 
@@ -110,7 +115,10 @@ def measure(row: dict, duration: float, warmup: float, timeout: float) -> dict:
     kwargs = {"connections": row["connections"], "timeout": timeout, "lua": LUA_IN_HOST}
     if warmup:
         wrk.run(row["url"], duration=warmup, prefix=prefix, **kwargs)
-    return wrk.run(row["url"], duration=duration, prefix=prefix, **kwargs)
+    before = cpu.snapshot(prefix)
+    result = wrk.run(row["url"], duration=duration, prefix=prefix, **kwargs)
+    result["cpu"] = cpu.usage(before, cpu.snapshot(prefix), row["unit"], result["requests"])
+    return result
 
 
 def main() -> int:
@@ -137,7 +145,7 @@ def main() -> int:
         for number, row in enumerate(rows, 1):
             try:
                 row["result"] = measure(row, args.duration, args.warmup, args.timeout)
-            except (wrk.WrkError, subprocess.TimeoutExpired) as error:
+            except (wrk.WrkError, subprocess.TimeoutExpired, subprocess.CalledProcessError) as error:
                 # A row that cannot be measured is reported as such; the others still run.
                 row["result"] = wrk.empty_result(str(error))
             res = row["result"]

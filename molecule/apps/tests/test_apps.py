@@ -106,7 +106,7 @@ def test_access_log_in_the_journal_only_where_asked_for(host, app):
     config = host.file(f"/etc/gunicorn/{app}.conf.py").content_string
     assert ('accesslog = "-"\n' in config) is ACCESS_LOGGED[app], config
     assert ("accesslog = None\n" in config) is not ACCESS_LOGGED[app], config
-    since = host.check_output("date --utc '+%%Y-%%m-%%d %%H:%%M:%%S'")
+    since = host.check_output("date --utc '+%Y-%m-%d %H:%M:%S'")
     time.sleep(1)
     assert get(host, app, "/hello")[0] == 200
     time.sleep(1)  # the journal has the line a moment after the worker wrote it

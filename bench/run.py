@@ -36,6 +36,11 @@ ENDPOINTS = {"hello": "/hello", "cpu": "/cpu", "io": "/io"}
 DEV_UNIT = "pyweb-bench-devserver.service"
 
 
+def bench_unit(name: str) -> str:
+    """The systemd unit bench/deploy.yml gives the configuration `name` of bench_gunicorn."""
+    return f"bench-{name}.service"
+
+
 def bench_vars() -> dict:
     return yaml.safe_load((HERE / "inventory" / "group_vars" / "all" / "apps.yml").read_text())
 
@@ -56,7 +61,7 @@ def plan(connections: int, high: int) -> list[dict]:
         add(f"flask-dev-{endpoint}", "Flask dev server (Werkzeug, threaded)", endpoint, "direct",
             f"http://127.0.0.1:{dev_port}{path}", unit=DEV_UNIT, dev_server=True)
     for config in variables["bench_gunicorn"]:
-        name, unit = config["name"], f"bench-{config['name']}.service"
+        name, unit = config["name"], bench_unit(config["name"])
         for endpoint, path in ENDPOINTS.items():
             add(f"{name}-direct-{endpoint}", config["label"], endpoint, "direct",
                 f"http://127.0.0.1:{config['port']}{path}", unit=unit)
@@ -70,7 +75,7 @@ def plan(connections: int, high: int) -> list[dict]:
     add("flask-dev-static", "Flask dev server send_file", "static", "direct",
         f"http://127.0.0.1:{dev_port}/static/index.html", unit=DEV_UNIT, dev_server=True)
     add("flask-io-static", "Gunicorn io profile send_file", "static", "direct",
-        "http://127.0.0.1:8003/static/index.html", unit="bench-flask-io.service")
+        "http://127.0.0.1:8003/static/index.html", unit=bench_unit("flask-io"))
     # The ceiling: Nginx answering by itself, nothing proxied can beat it on this machine.
     add("ceiling-http", "Nginx return 200 (ceiling)", "return200", "nginx-http", "http://127.0.0.1:80/ceiling",
         ceiling=True)
@@ -80,13 +85,13 @@ def plan(connections: int, high: int) -> list[dict]:
     add("high-flask-dev-io", "Flask dev server (Werkzeug, threaded)", "io", "direct",
         f"http://127.0.0.1:{dev_port}/io", conns=high, unit=DEV_UNIT)
     add("high-flask-sync1-io", "Gunicorn sync, 1 worker", "io", "direct", "http://127.0.0.1:8001/io", conns=high,
-        unit="bench-flask-sync1.service")
+        unit=bench_unit("flask-sync1"))
     add("high-flask-io-io", "Gunicorn io profile (gthread, pyweb default)", "io", "nginx-https",
-        "https://localhost:443/flask-io/io", conns=high, unit="bench-flask-io.service")
+        "https://localhost:443/flask-io/io", conns=high, unit=bench_unit("flask-io"))
     add("high-flask-gevent-io", "Gunicorn gevent (io profile)", "io", "nginx-https",
-        "https://localhost:443/flask-gevent/io", conns=high, unit="bench-flask-gevent.service")
+        "https://localhost:443/flask-gevent/io", conns=high, unit=bench_unit("flask-gevent"))
     add("high-fastapi-io", "Gunicorn + Uvicorn workers (async profile)", "io", "nginx-https",
-        "https://localhost:443/fastapi-async/io", conns=high, unit="bench-fastapi-async.service")
+        "https://localhost:443/fastapi-async/io", conns=high, unit=bench_unit("fastapi-async"))
     return rows
 
 

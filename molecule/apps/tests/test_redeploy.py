@@ -51,6 +51,7 @@ def test_environment_change_restarts_and_a_failing_health_check_fails_the_play(h
         assert get(host, "sync-api", "/hello")[1]["message"] == "restarted"
 
         # An app that deploys but never turns healthy fails the play, with the unit's journal shown.
+        # Its entry asks for Gunicorn's access log, so the journal carries the failing request too.
         broken = tmp_path / "sync_api"
         shutil.copytree(src, broken, ignore=shutil.ignore_patterns("__pycache__"))
         code = (broken / "app.py").read_text()
@@ -58,7 +59,9 @@ def test_environment_change_restarts_and_a_failing_health_check_fails_the_play(h
             code.replace('return jsonify(status="ok", app=APP_NAME)', 'return jsonify(status="broken", app=APP_NAME), 503')
         )
         out = playbook(
-            "apps.yml", {"pyweb_apps": [dict(changed_env, src=str(broken))], "gunicorn_health_retries": 3}, expect_success=False
+            "apps.yml",
+            {"pyweb_apps": [dict(changed_env, src=str(broken), access_log=True)], "gunicorn_health_retries": 3},
+            expect_success=False,
         )
         assert "sync-api did not answer /healthz within 3 s." in out
         assert "journalctl -u sync-api:" in out

@@ -34,6 +34,9 @@ LUA_IN_HOST = "/usr/local/share/pyweb-bench-report.lua"
 DEV_PORT_DEFAULT = 8000
 ENDPOINTS = {"hello": "/hello", "cpu": "/cpu", "io": "/io"}
 DEV_UNIT = "pyweb-bench-devserver.service"
+# Longest wait for a server to work off a previous run's queue (512 clients x 50 ms = 26 s on a
+# single sync worker).
+SETTLE_SECONDS = 40
 
 
 def bench_unit(name: str) -> str:
@@ -62,13 +65,15 @@ def plan(connections: int, high: int) -> list[dict]:
             f"http://127.0.0.1:{dev_port}{path}", unit=DEV_UNIT, dev_server=True)
     for config in variables["bench_gunicorn"]:
         name, unit = config["name"], bench_unit(config["name"])
+        # `default`: the configuration pyweb ships for that app, highlighted in the chart.
+        default = bool(config.get("default"))
         for endpoint, path in ENDPOINTS.items():
             add(f"{name}-direct-{endpoint}", config["label"], endpoint, "direct",
-                f"http://127.0.0.1:{config['port']}{path}", unit=unit)
+                f"http://127.0.0.1:{config['port']}{path}", unit=unit, default=default)
             add(f"{name}-http-{endpoint}", config["label"], endpoint, "nginx-http",
-                f"http://127.0.0.1:80/{name}{path}", unit=unit)
+                f"http://127.0.0.1:80/{name}{path}", unit=unit, default=default)
             add(f"{name}-https-{endpoint}", config["label"], endpoint, "nginx-https",
-                f"https://localhost:443/{name}{path}", unit=unit)
+                f"https://localhost:443/{name}{path}", unit=unit, default=default)
     # Static files: Nginx from disk against Flask's send_file (dev server and Gunicorn default).
     add("nginx-static", "Nginx static file", "static", "nginx-https", "https://localhost:443/static/index.html")
     add("nginx-static-http", "Nginx static file", "static", "nginx-http", "http://127.0.0.1:80/static/index.html")
@@ -115,14 +120,28 @@ def deploy() -> None:
     sh("ansible-playbook", "-i", str(HERE / "inventory"), str(HERE / "deploy.yml"), cwd=ROOT)
 
 
+def settle(url: str, prefix: list[str]) -> None:
+    """Wait until the server behind `url` answers one request, at most SETTLE_SECONDS.
+
+    When wrk stops, requests it gave up on are still queued in the server (a sync worker works
+    through its whole listen backlog); without this, the next run would start by waiting for the
+    previous one's leftovers and report the backlog instead of the configuration.
+    """
+    subprocess.run([*prefix, "curl", "--silent", "--insecure", "--output", "/dev/null",
+                    "--max-time", str(SETTLE_SECONDS), url], timeout=SETTLE_SECONDS + 30, check=False)
+
+
 def measure(row: dict, duration: float, warmup: float, timeout: float) -> dict:
     prefix = ["docker", "exec", HOST]
     kwargs = {"connections": row["connections"], "timeout": timeout, "lua": LUA_IN_HOST}
+    settle(row["url"], prefix)
     if warmup:
         wrk.run(row["url"], duration=warmup, prefix=prefix, **kwargs)
+        settle(row["url"], prefix)
     before = cpu.snapshot(prefix)
     result = wrk.run(row["url"], duration=duration, prefix=prefix, **kwargs)
     result["cpu"] = cpu.usage(before, cpu.snapshot(prefix), row["unit"], result["requests"])
+    result["timeout_s"] = timeout
     return result
 
 
@@ -133,7 +152,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per row")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--high", type=int, default=512, help="connections of the overload rows")
-    parser.add_argument("--timeout", type=float, default=5.0, help="wrk's per-request timeout, seconds")
+    parser.add_argument("--timeout", type=float, default=2.0,
+                        help="seconds after which a request counts as an error (timeout or unanswered)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--no-deploy", action="store_true", help="measure an already deployed host")
     parser.add_argument("--keep", action="store_true", help="leave the host container running")

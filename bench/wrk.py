@@ -1,7 +1,9 @@
 """Run wrk (Debian's package) against one URL and return its figures as a dict.
 
 wrk is bounded by duration and a per-request timeout, so a run always ends; its Lua hook
-(report.lua) prints one JSON line that is parsed here instead of wrk's human output.
+(report.lua) prints one JSON line that is parsed here instead of wrk's human output. Errors by kind:
+connect, read, write, status (non-2xx/3xx), timeout (answered later than the timeout) and
+unanswered (still waiting at the end, longer than the timeout).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def parse(output: str) -> dict:
         "p90_ms": raw["p90_us"] / 1000,
         "p99_ms": raw["p99_us"] / 1000,
         "max_ms": raw["max_us"] / 1000,
+        "sent": raw.get("sent", raw["requests"]),
         "errors": errors,
         "errors_total": sum(errors.values()),
     }
@@ -48,7 +51,7 @@ def empty_result(error: str) -> dict:
             "max_ms": 0.0, "errors": {}, "errors_total": 0, "failure": error}
 
 
-def command(url: str, *, connections: int, duration: float, threads: int = 2, timeout: float = 5,
+def command(url: str, *, connections: int, duration: float, threads: int = 2, timeout: float = 2,
             headers: dict | None = None, lua: str | None = None, prefix: list[str] | None = None) -> list[str]:
     """wrk's argv; `prefix` runs it elsewhere (e.g. `docker exec HOST`), where `lua` is the hook's path."""
     binary = "wrk" if prefix else (shutil.which("wrk") or "wrk")
@@ -56,13 +59,14 @@ def command(url: str, *, connections: int, duration: float, threads: int = 2, ti
             f"-d{max(1, round(duration))}s", f"--timeout={timeout:g}s", "-s", lua or str(LUA)]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
-    return args + [url]
+    # After `--`: the hook's own argument, the timeout in ms past which a waiting request counts.
+    return args + [url, "--", str(round(timeout * 1000))]
 
 
 def run(url: str, **kwargs) -> dict:
     args = command(url, **kwargs)
     # Hard stop well past wrk's own bound, in case it wedges on a dead server.
-    limit = kwargs.get("duration", 10) + kwargs.get("timeout", 5) + 30
+    limit = kwargs.get("duration", 10) + kwargs.get("timeout", 2) + 30
     done = subprocess.run(args, capture_output=True, text=True, timeout=limit)
     if done.returncode != 0:
         raise WrkError(f"{' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")

@@ -15,8 +15,8 @@ import wrk  # noqa: E402
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8000/hello
   2 threads and 64 connections
 PYWEB_RESULT {"requests": 2000, "duration_us": 2000000, "bytes": 300000, "errors_connect": 0, \
-"errors_read": 1, "errors_write": 0, "errors_status": 2, "errors_timeout": 3, "p50_us": 1500, \
-"p90_us": 4000, "p99_us": 12000, "max_us": 30000, "mean_us": 2100.5}
+"errors_read": 1, "errors_write": 0, "errors_status": 2, "errors_timeout": 3, "errors_unanswered": 4, \
+"sent": 2069, "p50_us": 1500, "p90_us": 4000, "p99_us": 12000, "max_us": 30000, "mean_us": 2100.5}
 """
 
 
@@ -29,8 +29,9 @@ def test_parse_reads_the_lua_line_and_counts_every_error():
     result = wrk.parse(WRK_OUTPUT)
     assert result["rps"] == 1000.0
     assert result["p99_ms"] == 12.0
-    assert result["errors"] == {"connect": 0, "read": 1, "write": 0, "status": 2, "timeout": 3}
-    assert result["errors_total"] == 6
+    assert result["errors"] == {"connect": 0, "read": 1, "write": 0, "status": 2, "timeout": 3, "unanswered": 4}
+    assert result["errors_total"] == 10
+    assert result["sent"] == 2069
 
 
 def test_parse_refuses_output_without_a_result():
@@ -41,6 +42,8 @@ def test_parse_refuses_output_without_a_result():
 def test_command_is_bounded_in_time():
     args = wrk.command("http://127.0.0.1/", connections=8, duration=1.5, timeout=2)
     assert "-d2s" in args and "--timeout=2s" in args and "-c8" in args and "-t2" in args
+    # The Lua hook gets the same timeout, in ms, to count requests left waiting at the end.
+    assert args[-3:] == ["http://127.0.0.1/", "--", "2000"]
 
 
 def test_ratios_compare_with_the_dev_server_and_the_ceiling_of_the_same_run():
@@ -69,6 +72,27 @@ def test_targets_report_met_missed_and_unmeasured():
     assert io_bound["value"] == 0.94 and io_bound["met"] is True
     static = targets["Static file via Nginx vs Flask send_file: req/s"]
     assert static["met"] is None and static["note"] == "not measured in this run"
+
+
+def test_a_target_is_not_met_by_a_row_that_dropped_requests():
+    rows = [
+        row("flask-dev-hello", 500, 40, dev_server=True),
+        row("flask-io-https-hello", 2500, 8, via="nginx-https"),
+    ]
+    rows[1]["result"]["errors_total"] = 3
+    hello = {t["target"]: t for t in report.evaluate(rows)}["Flask hello through Nginx+TLS vs dev server: req/s"]
+    assert hello["value"] == 5.0 and hello["met"] is False
+    assert hello["note"] == "errors in flask-io-https-hello"
+    assert "| **no** (errors in flask-io-https-hello) |" in report.markdown(rows, "m", [hello])
+
+
+def test_p99_beyond_the_timeout_is_not_shown_as_a_figure():
+    overloaded = {"requests": 95, "p99_ms": 1988.2, "timeout_s": 2.0,
+                  "errors": {"timeout": 57, "unanswered": 27}}
+    assert report._p99(overloaded) == "> 2000"
+    healthy = {"requests": 10000, "p99_ms": 12.34, "timeout_s": 2.0, "errors": {"timeout": 0, "unanswered": 0}}
+    assert report._p99(healthy) == "12.3"
+    assert report._errors({**overloaded, "errors_total": 84}) == "84 (timeout 57, unanswered 27)"
 
 
 def test_write_all_produces_json_markdown_and_png(tmp_path):

@@ -68,6 +68,17 @@ def test_worker_class_is_visible_in_the_processes(host, app):
     assert all(title == f"gunicorn: worker [{app} {APPS[app]['worker_class']}]" for title in titles), titles
 
 
+def test_uvicorn_workers_run_on_uvloop_and_httptools(host):
+    # The role installs uvicorn's compiled event loop and HTTP parser beside uvicorn-worker, and
+    # UvicornWorker loads them by itself: each worker has both extension modules mapped.
+    workers = worker_pids(host, "async-api")
+    assert workers
+    for pid in workers:
+        maps = host.check_output("cat /proc/%s/maps", str(pid))
+        assert "/site-packages/uvloop/loop." in maps, f"worker {pid} runs without uvloop"
+        assert "/site-packages/httptools/parser/parser." in maps, f"worker {pid} parses HTTP without httptools"
+
+
 @pytest.mark.parametrize("app", APPS)
 def test_unit_runs_as_the_app_user_with_graceful_settings(host, app):
     props = dict(

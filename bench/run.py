@@ -34,6 +34,8 @@ LUA_IN_HOST = "/usr/local/share/pyweb-bench-report.lua"
 DEV_PORT_DEFAULT = 8000
 ENDPOINTS = {"hello": "/hello", "cpu": "/cpu", "io": "/io"}
 DEV_UNIT = "pyweb-bench-devserver.service"
+H11_PORT_DEFAULT = 8007
+H11_UNIT = "pyweb-bench-uvicorn-h11.service"
 # Longest wait for a server to work off a previous run's queue (512 clients x 50 ms = 26 s on a
 # single sync worker).
 SETTLE_SECONDS = 40
@@ -74,6 +76,15 @@ def plan(connections: int, high: int) -> list[dict]:
                 f"http://127.0.0.1:80/{name}{path}", unit=unit, default=default)
             add(f"{name}-https-{endpoint}", config["label"], endpoint, "nginx-https",
                 f"https://localhost:443/{name}{path}", unit=unit, default=default)
+    # What uvloop and httptools buy the async profile: the same release under UvicornH11Worker.
+    h11_port = variables.get("bench_uvicorn_h11_port", H11_PORT_DEFAULT)
+    h11_label = "Gunicorn + UvicornH11Worker (asyncio, h11)"
+    add("fastapi-h11-direct-hello", h11_label, "hello", "direct", f"http://127.0.0.1:{h11_port}/hello",
+        unit=H11_UNIT)
+    add("fastapi-h11-http-hello", h11_label, "hello", "nginx-http", "http://127.0.0.1:80/fastapi-h11/hello",
+        unit=H11_UNIT)
+    add("fastapi-h11-https-hello", h11_label, "hello", "nginx-https", "https://localhost:443/fastapi-h11/hello",
+        unit=H11_UNIT)
     # Static files: Nginx from disk against Flask's send_file (dev server and Gunicorn default).
     add("nginx-static", "Nginx static file", "static", "nginx-https", "https://localhost:443/static/index.html")
     add("nginx-static-http", "Nginx static file", "static", "nginx-http", "http://127.0.0.1:80/static/index.html")

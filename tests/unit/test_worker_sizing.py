@@ -31,8 +31,17 @@ def test_io_profile_gives_every_worker_the_whole_concurrency(vcpus, workers):
 
 
 def test_io_profile_with_gevent_sizes_connections():
-    result = sizing.gunicorn_sizing("io", vcpus=2, memory_mb=BIG, worker_class="gevent", concurrency=300)
-    assert result == {**result, "worker_class": "gevent", "workers": 3, "threads": 1, "worker_connections": 300}
+    result = sizing.gunicorn_sizing("io", vcpus=2, memory_mb=BIG, worker_class="gevent", concurrency=3000)
+    assert result == {**result, "worker_class": "gevent", "workers": 3, "threads": 1, "worker_connections": 3000}
+
+
+def test_gevent_pool_is_never_smaller_than_gunicorns_default():
+    # Idle keep-alive connections count against gevent's pool: a pool as small as the concurrency
+    # fills with Nginx's upstream connections and stops accepting new ones.
+    result = sizing.gunicorn_sizing("io", vcpus=2, memory_mb=BIG, worker_class="gevent", concurrency=64)
+    assert result["worker_connections"] == 1000
+    explicit = sizing.gunicorn_sizing("io", vcpus=2, memory_mb=BIG, worker_class="gevent", worker_connections=50)
+    assert explicit["worker_connections"] == 50
 
 
 @pytest.mark.parametrize("vcpus, expected", [(1, 2), (2, 2), (4, 4)])

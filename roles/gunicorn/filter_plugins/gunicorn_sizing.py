@@ -5,10 +5,14 @@ The formula (documented in roles/gunicorn/README.md and tested in tests/unit):
 * cpu   -> ``sync`` workers, ``2 * vCPUs + 1`` of them, one thread each: the classic rule, one
            worker busy on the CPU while another waits on the socket.
 * io    -> ``gthread`` (or ``gevent``) workers, ``vCPUs + 1`` of them; EACH holds ``concurrency``
-           threads (gthread) or connections (gevent). A keep-alive connection stays with the
-           worker that accepted it and workers accept unevenly, so a pool split as
+           threads (gthread) or at least that many connections (gevent). A keep-alive connection
+           stays with the worker that accepted it and workers accept unevenly, so a pool split as
            ``concurrency / workers`` queues requests in one worker while another idles (measured on
            2 vCPUs: the split pool served about 0.7x the req/s of whole-concurrency pools).
+           gevent counts idle keep-alive connections against its pool and stops accepting when it
+           is full, so its pool is never smaller than Gunicorn's default of 1000: a pool of 64
+           filled with Nginx's kept-alive upstream connections while new ones waited unaccepted
+           (measured: 512 clients through Nginx, half their requests unanswered after 2 s).
 * async -> ``uvicorn_worker.UvicornWorker`` workers, one event loop per vCPU (at least 2, so
            one worker can recycle while another serves).
 
@@ -31,6 +35,10 @@ PROFILE_ALLOWED = {
     "io": ("gthread", "gevent"),
     "async": ("uvicorn_worker.UvicornWorker",),
 }
+
+
+# Gunicorn's own default for worker_connections.
+GUNICORN_WORKER_CONNECTIONS = 1000
 
 
 def _positive_int(value, name):
@@ -92,9 +100,10 @@ def gunicorn_sizing(
     elif threads > 0:
         raise ValueError(f"threads only apply to the gthread worker class, not {worker_class!r}")
 
-    final_connections = 1000  # Gunicorn's own default; only gevent and the async workers read it
+    final_connections = GUNICORN_WORKER_CONNECTIONS  # only gevent and the async workers read it
     if worker_class == "gevent":
-        final_connections = worker_connections if worker_connections > 0 else per_worker
+        computed_connections = max(per_worker, GUNICORN_WORKER_CONNECTIONS)
+        final_connections = worker_connections if worker_connections > 0 else computed_connections
     elif worker_connections > 0:
         final_connections = worker_connections
 

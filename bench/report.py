@@ -131,12 +131,18 @@ def cpu_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _p99_beyond_timeout(result):
+    """wrk's histogram stops at the timeout: where at least 1% of the requests timed out or went
+    unanswered, the true p99 is only known to lie beyond it."""
+    errors = result.get("errors", {})
+    late = errors.get("timeout", 0) + errors.get("unanswered", 0)
+    waited = result.get("requests", 0) + errors.get("unanswered", 0)
+    return bool(result.get("timeout_s") and waited and late / waited >= 0.01)
+
+
 def _p99(result):
-    """p99 in ms; wrk's histogram stops at the timeout, so where at least 1% of the requests timed
-    out or went unanswered the true p99 is only known to be beyond it, and is shown as such."""
-    late = result.get("errors", {}).get("timeout", 0) + result.get("errors", {}).get("unanswered", 0)
-    waited = result.get("requests", 0) + result.get("errors", {}).get("unanswered", 0)
-    if result.get("timeout_s") and waited and late / waited >= 0.01:
+    """p99 in ms, or "> timeout" where it lies beyond what wrk can see."""
+    if _p99_beyond_timeout(result):
         return f"> {result['timeout_s'] * 1000:g}"
     return f"{result['p99_ms']:.1f}"
 
@@ -183,8 +189,8 @@ def chart(rows: list[dict], path: Path) -> None:
     # Rows with no answered request get a hairline bar: a log axis cannot show zero.
     rps = [max(r["result"]["rps"], 0.1) for r in rows]
     # A p99 known only to lie beyond the timeout is drawn at the timeout (and labelled "> ...").
-    p99 = [max(r["result"].get("timeout_s", 0) * 1000 if _p99(r["result"]).startswith(">") else r["result"]["p99_ms"],
-               0.01) for r in rows]
+    p99 = [max(r["result"]["timeout_s"] * 1000 if _p99_beyond_timeout(r["result"]) else r["result"]["p99_ms"], 0.01)
+           for r in rows]
     left.barh(y, rps, color=colours, hatch=hatches, edgecolor="white", linewidth=0)
     right.barh(y, p99, color=colours, hatch=hatches, edgecolor="white", linewidth=0, alpha=0.8)
     for i, r in enumerate(rows):

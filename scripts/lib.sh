@@ -9,7 +9,10 @@ set -euo pipefail
 PYWEB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYWEB_STATE_DIR="${PYWEB_STATE_DIR:-$PYWEB_ROOT/.state}"
 PYWEB_LOG_DIR="$PYWEB_STATE_DIR/logs"
-PYWEB_IMAGE="${PYWEB_IMAGE:-pyweb/debian12-systemd:latest}"
+# The Debian release of the test hosts (12 or 13) names their image; PYWEB_IMAGE overrides the
+# name. molecule/resources/vars/platform.yml derives the same name from the same two variables.
+PYWEB_DEBIAN="${PYWEB_DEBIAN:-12}"
+PYWEB_IMAGE="${PYWEB_IMAGE:-pyweb/debian${PYWEB_DEBIAN}-systemd:latest}"
 mkdir -p "$PYWEB_LOG_DIR"
 
 # Prefer Debian's client when both exist: it matches the engine we start (API 1.41); a newer

@@ -1,7 +1,8 @@
 # The two commands a newcomer needs:
 #   make demo    set everything up, deploy the demo stack into a local container, show it answering
-#   make test    yamllint, ansible-lint, unit tests, then every Molecule scenario
-# and `make clean` to remove our containers and stop the engine if we started it.
+#   make test    yamllint, ansible-lint, unit tests, then every Molecule scenario (in parallel lanes)
+# and `make clean` to remove our containers and stop the download cache and the engine if we
+# started them.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,8 +16,17 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export NO_COLOR ?= 1
 
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+# `make molecule` runs the scenarios in lanes (scripts/lanes.sh): lanes at the same time, the
+# scenarios of a lane one after another. Grouped by measured time so that the lanes end together;
+# resilience, which measures failed requests under load, shares the machine with one other lane.
+# tests/unit/test_scripts.py fails when a scenario is in no lane.
+LANES ?= resilience default,security,apps cluster,nginx
+# The test hosts' Debian release; `make image PYWEB_DEBIAN=13` builds the trixie image and
+# `make molecule PYWEB_DEBIAN=13` runs the scenarios on it.
+export PYWEB_DEBIAN ?= 12
+export PYWEB_IMAGE ?= pyweb/debian$(PYWEB_DEBIAN)-systemd:latest
 
-.PHONY: help setup venv tools engine image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
+.PHONY: help setup venv tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
@@ -33,7 +43,10 @@ tools: ## Debian packages the tests run on the controller (testssl.sh)
 engine: ## Start the container engine unless one is running
 	@scripts/engine.sh start
 
-image: engine ## Build the Debian 12 systemd image unless present
+cache: engine ## Start the test hosts' download cache (apt-cacher-ng, proxpi) unless it runs
+	@scripts/cache.sh start
+
+image: engine ## Build the test-host image (Debian 12; PYWEB_DEBIAN=13: trixie) unless present
 	@scripts/image.sh
 
 rebuild-image: engine ## Build the image again
@@ -48,7 +61,7 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup lint unit molecule bench-smoke ## Run every test: lint, unit, Molecule scenarios, benchmark smoke run
+test: setup lint unit molecule bench-smoke ## Run every test: lint, unit, Molecule scenarios (in lanes), benchmark smoke run
 
 lint: venv ## yamllint and ansible-lint (production profile, no skips)
 	yamllint --strict .
@@ -61,14 +74,11 @@ docs: venv ## Regenerate the variable tables in the READMEs and docs/bad-input.m
 unit: venv ## Fast pytest unit tests (no containers)
 	pytest -q tests/unit
 
-molecule: setup ## Every Molecule scenario, one after another
-	@for s in $(SCENARIOS); do \
-	  echo "==> molecule test -s $$s"; \
-	  molecule test -s $$s || { echo "FAILED: molecule scenario $$s"; exit 1; }; \
-	done
+molecule: setup cache ## Every Molecule scenario, in parallel lanes (LANES); logs in .state/logs/lane-N.log
+	@scripts/lanes.sh $(LANES)
 
-$(addprefix molecule-,$(SCENARIOS)): molecule-%: setup ## One scenario, e.g. make molecule-default
-	molecule test -s $*
+$(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.g. make molecule-default
+	eval "$$(scripts/cache.sh env)" && molecule test -s $*
 
 bench: setup ## Benchmark report: dev server vs Gunicorn configurations, direct vs Nginx (bench/results/)
 	python bench/run.py
@@ -76,10 +86,12 @@ bench: setup ## Benchmark report: dev server vs Gunicorn configurations, direct 
 bench-smoke: setup ## The benchmark harness end to end, one second per row (no figures worth quoting)
 	python bench/run.py --smoke
 
-clean: ## Remove our containers and stop the engine if we started it
+clean: ## Remove our containers, stop the download cache, and the engine if we started it
 	@if scripts/engine.sh status >/dev/null 2>&1; then \
 	  scripts/demo.sh down; \
 	  scripts/host.sh remove pyweb-bench; \
 	  for s in $(SCENARIOS); do molecule destroy -s $$s >/dev/null 2>&1 || echo "could not destroy scenario $$s"; done; \
+	  scripts/lanes.sh --destroy; \
 	fi
+	@scripts/cache.sh stop
 	@scripts/engine.sh stop

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Run Molecule scenarios in lanes: the lanes run at the same time, the scenarios of one lane one
+# after another. The scenarios spend much of their time waiting on downloads and on their hosts, so
+# two or three lanes finish well before one long queue on a 2-core machine.
+#
+#   scripts/lanes.sh LANE...    LANE: scenarios separated by commas, e.g. resilience default,security
+#   scripts/lanes.sh --destroy  destroy what the last lanes left behind (after an interrupted run)
+#
+# Each lane has its own ANSIBLE_HOME (Molecule installs this collection into it before each
+# scenario, and keeps its ephemeral state there) and its own TMPDIR, so lanes never write the same
+# files; its output goes to .state/logs/lane-N.log. A lane stops at its first failing scenario;
+# the others run to the end. The summary (also in .state/logs/lanes.txt) gives each lane's and
+# each scenario's time, names a failed scenario and prints the end of its lane's log. The test
+# hosts use the download cache of scripts/cache.sh when it runs.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LANES_DIR="$PYWEB_STATE_DIR/lanes"
+SUMMARY="$PYWEB_LOG_DIR/lanes.txt"
+TAIL_LINES="${PYWEB_LANE_TAIL:-60}"
+
+# The tooling virtualenv first, and plain output: the logs are files, not terminals.
+export PATH="${PYWEB_VENV:-$PYWEB_ROOT/.venv}/bin:$PATH"
+export PY_COLORS="${PY_COLORS:-0}" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" NO_COLOR="${NO_COLOR:-1}"
+
+# Molecule keeps a scenario's state under the ANSIBLE_HOME it ran with, so each lane's scenarios
+# are destroyed with their lane's.
+destroy_all() {
+  local dir name
+  for dir in "$LANES_DIR"/*/; do
+    [[ -f "$dir/scenarios" ]] || continue
+    for name in $(<"$dir/scenarios"); do
+      (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" molecule destroy -s "$name") >/dev/null 2>&1 ||
+        warn "could not destroy scenario $name (lane $(basename "$dir"))"
+    done
+  done
+}
+
+case "${1:-}" in
+  "") echo "usage: $0 LANE... | --destroy (LANE: scenario[,scenario...])" >&2; exit 2 ;;
+  --destroy) destroy_all; exit 0 ;;
+  -*) echo "usage: $0 LANE... | --destroy (LANE: scenario[,scenario...])" >&2; exit 2 ;;
+esac
+
+for lane in "$@"; do
+  IFS=, read -r -a names <<<"$lane"
+  for name in "${names[@]}"; do
+    [[ -f "$PYWEB_ROOT/molecule/$name/molecule.yml" ]] || { echo "$0: no scenario '$name' (molecule/$name/molecule.yml)" >&2; exit 2; }
+  done
+done
+
+eval "$("$PYWEB_ROOT/scripts/cache.sh" env)"
+if [[ -n "$PYWEB_APT_CACHE" ]]; then
+  log "test hosts use the apt cache at $PYWEB_APT_CACHE"
+else
+  log "no apt cache answers; the test hosts download Debian packages directly"
+fi
+if [[ -n "$PYWEB_PIP_INDEX" ]]; then
+  log "test hosts use the PyPI cache at $PYWEB_PIP_INDEX"
+else
+  log "no PyPI cache answers; the test hosts download from PyPI directly"
+fi
+
+# run_lane N SCENARIOS: the scenarios of lane N one after another; one "scenario rc seconds" line
+# per scenario run in the lane's times file.
+run_lane() {
+  local n=$1 dir="$LANES_DIR/$1" logfile="$PYWEB_LOG_DIR/lane-$1.log" name start rc
+  local -a names
+  IFS=, read -r -a names <<<"$2"
+  rm -rf "$dir"
+  mkdir -p "$dir/ansible" "$dir/tmp"
+  : >"$dir/times"
+  echo "${names[*]}" >"$dir/scenarios"
+  : >"$logfile"
+  for name in "${names[@]}"; do
+    log "lane $n: molecule test -s $name"
+    printf '\n===== molecule test -s %s (%s) =====\n' "$name" "$(date -u +%H:%M:%S)" >>"$logfile"
+    start=$(date +%s)
+    rc=0
+    (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" molecule test -s "$name") \
+      >>"$logfile" 2>&1 </dev/null || rc=$?
+    echo "$name $rc $(($(date +%s) - start))" >>"$dir/times"
+    log "lane $n: $name $( ((rc == 0)) && echo passed || echo "FAILED (exit $rc)") in $(($(date +%s) - start)) s"
+    ((rc == 0)) || return "$rc"
+  done
+}
+
+# Each lane is a background job in a process group of its own (set -m), so an interrupt stops
+# exactly the lanes started here, with their molecule and ansible children.
+rm -rf "$LANES_DIR"
+set -m
+pids=()
+lanes=("$@")
+stop_lanes() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+}
+trap 'warn "interrupted: stopping the lanes"; stop_lanes; exit 130' INT TERM
+
+started=$(date +%s)
+for i in "${!lanes[@]}"; do
+  run_lane "$((i + 1))" "${lanes[i]}" &
+  pids+=("$!")
+done
+
+failed=()
+for i in "${!lanes[@]}"; do
+  wait "${pids[i]}" || failed+=("$((i + 1))")
+done
+set +m
+trap - INT TERM
+
+{
+  printf '\nMolecule lanes (%s s in all):\n' "$(($(date +%s) - started))"
+  for i in "${!lanes[@]}"; do
+    n=$((i + 1)) total=0 detail=""
+    while read -r name rc secs; do
+      total=$((total + secs))
+      detail+=" $name ${secs}s$( ((rc == 0)) || echo " FAILED")"
+    done <"$LANES_DIR/$n/times"
+    printf '  lane %d  %5d s  %-8s%s   (log: %s)\n' "$n" "$total" \
+      "$([[ " ${failed[*]} " == *" $n "* ]] && echo FAILED || echo passed)" "$detail" "${PYWEB_LOG_DIR#"$PYWEB_ROOT"/}/lane-$n.log"
+  done
+} | tee "$SUMMARY"
+
+((${#failed[@]})) || exit 0
+for n in "${failed[@]}"; do
+  scenario=$(awk '$2 != 0 {print $1}' "$LANES_DIR/$n/times" | tail -n 1)
+  printf '\nFAILED: molecule scenario %s (lane %d); last %d lines of %s:\n' \
+    "${scenario:-?}" "$n" "$TAIL_LINES" "$PYWEB_LOG_DIR/lane-$n.log" >&2
+  tail -n "$TAIL_LINES" "$PYWEB_LOG_DIR/lane-$n.log" | sed 's/^/    | /' >&2
+done
+printf '\nFAILED scenarios: %s\n' \
+  "$(for n in "${failed[@]}"; do awk '$2 != 0 {print $1}' "$LANES_DIR/$n/times"; done | tr '\n' ' ')" >&2
+exit 1

@@ -1,12 +1,11 @@
 """Helpers for the nginx scenario: real HTTP(S) through Nginx from inside the test host."""
 
 import json
-import os
 import shlex
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
+from pyweb_testlib import run_playbook
 
 
 class Curl:
@@ -47,14 +46,14 @@ def curl(host):
     return Curl(host)
 
 
-def converge(extra_vars):
-    """Run the scenario's converge playbook again, with extra variables, from the controller."""
-    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-    env = dict(os.environ)
-    env["ANSIBLE_ROLES_PATH"] = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "roles")
-    if os.path.exists(os.path.join(ephemeral, "ansible.cfg")):
-        env["ANSIBLE_CONFIG"] = os.path.join(ephemeral, "ansible.cfg")
-    playbook = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-               "-i", os.path.join(ephemeral, "inventory"), playbook, "-e", json.dumps(extra_vars)]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
+
+# Every file and link under /etc/nginx with its checksum, and the workers of the running master:
+# equal before and after a refused run means the live configuration was never touched.
+SNAPSHOT = r"cd /etc/nginx && find . \( -type f -o -type l \) -print0 | sort -z | xargs -0 sha256sum"
+WORKERS = "pgrep -P $(cat /run/nginx.pid) | sort"
+
+
+def converge(extra_vars, expect_success=True):
+    """Run the scenario's converge playbook again with extra variables; return its output."""
+    return run_playbook(CONVERGE, extra_vars, expect_success=expect_success)

@@ -61,3 +61,10 @@ def test_every_nested_option_is_described():
             walk(value.get("options", {}), f"{where}.{key}")
 
     walk(SPEC, "main")
+
+
+def test_relative_snippet_paths_start_at_the_top_level_templates_folder():
+    # nginx_templates_dir left empty falls back to the folder two levels above the role.
+    assert "role_path ~ '/../../templates'" in (ROLE / "vars" / "main.yml").read_text()
+    assert (ROLE.parent.parent / "templates" / "README.md").is_file()
+    assert SPEC["nginx_templates_dir"]["default"] == ""

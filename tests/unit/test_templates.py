@@ -17,3 +17,15 @@ def test_template_starts_with_the_ansible_managed_comment(path):
     # A shebang, or an XML/HTML declaration, has to stay first; the marker then comes right after.
     head = lines[1:3] if lines and lines[0].startswith(("#!", "<!")) else lines[:2]
     assert any("ansible_managed" in line for line in head), f"{path} does not open with ansible_managed"
+
+
+NGINX_SNIPPETS = sorted((ROOT / "templates" / "nginx").glob("*.j2"))
+
+
+def test_there_are_nginx_snippet_examples():
+    assert NGINX_SNIPPETS
+
+
+@pytest.mark.parametrize("path", NGINX_SNIPPETS, ids=lambda p: p.name)
+def test_nginx_snippet_example_is_described_in_the_templates_readme(path):
+    assert path.name in (ROOT / "templates" / "README.md").read_text()

@@ -117,6 +117,10 @@ trap - INT TERM
       total=$((total + secs))
       detail+=" $name ${secs}s$( ((rc == 0)) || echo " FAILED")"
     done <"$LANES_DIR/$n/times"
+    # Scenarios after a failure in the same lane did not run.
+    for name in $(<"$LANES_DIR/$n/scenarios"); do
+      grep -q "^$name " "$LANES_DIR/$n/times" || detail+=" $name not run"
+    done
     printf '  lane %d  %5d s  %-8s%s   (log: %s)\n' "$n" "$total" \
       "$([[ " ${failed[*]} " == *" $n "* ]] && echo FAILED || echo passed)" "$detail" "${PYWEB_LOG_DIR#"$PYWEB_ROOT"/}/lane-$n.log"
   done

@@ -39,8 +39,10 @@ HEADER = """\
 
 `site.yml` starts with `playbooks/preflight.yml`, which runs every role's checks for every host
 before any play changes anything: the argument spec of each role (types, choices), the roles'
-cross-field asserts (`roles/*/tasks/assert.yml`) and the checks of the app lists
-(`playbooks/tasks/check_apps.yml`, which name the entry as written, such as `pyweb_apps[1].workers`).
+cross-field asserts (`roles/*/tasks/assert.yml`) and the checks of the app entries against their
+spec (`roles/apps`, which name the entry as written and the key, such as
+`pyweb_apps[1] (async-api): value of profile must be one of ...`, and suggest the closest key for
+a misspelt one).
 
 Each row below is one invalid variable set. `molecule/default/tests/test_bad_variables.py`
 applies it to the demo inventory's variables and runs `site.yml` against the converged `default` scenario,

@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
-"""Render each role's variable table from its meta/argument_specs.yml.
+"""Render each role's variable table from its meta/argument_specs.yml, and the app entry's spec.
 
 The argument spec is the single source of truth for a role's variables: Ansible validates every
 run against it, and this script writes the tables in README files from it, between the markers
 
-    <!-- BEGIN VARIABLES: <role> -->
+    <!-- BEGIN VARIABLES: <role> -->          (the role's main entry point)
+    <!-- BEGIN VARIABLES: <role>:<entry> -->  (another entry point, e.g. apps:entry)
     <!-- END VARIABLES: <role> -->
 
-    scripts/role_docs.py           rewrite the tables in README.md and roles/*/README.md
-    scripts/role_docs.py --check   exit 1 when any table differs from the specs (used by the tests)
+An app entry of pyweb_apps (roles/apps) sets the app and gunicorn roles' variables under their
+names without the prefix; its spec, the entry point `entry` of roles/apps/meta/argument_specs.yml,
+is generated here from those two roles' specs by the same rule the deploy maps entries with
+(roles/apps/filter_plugins/pyweb_apps.py), so the contract cannot drift from the roles.
+
+    scripts/role_docs.py           rewrite the entry spec and the tables in README.md and roles/*/README.md
+    scripts/role_docs.py --check   exit 1 when any of them differs from the specs (used by the tests)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -23,14 +30,56 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(
-    r"(<!-- BEGIN VARIABLES: (?P<role>[\w-]+) -->\n)(?P<body>.*?)(<!-- END VARIABLES: (?P=role) -->)",
+    r"(<!-- BEGIN VARIABLES: (?P<role>[\w:-]+) -->\n)(?P<body>.*?)(<!-- END VARIABLES: (?P=role) -->)",
     re.S,
 )
 
 
+APPS_SPEC = ROOT / "roles" / "apps" / "meta" / "argument_specs.yml"
+APPS_SPEC_HEADER = """---
+# Argument specs of the apps role. The entry point `entry` (one entry of pyweb_apps) is generated
+# by scripts/role_docs.py from the app and gunicorn roles' specs: change those, then run it.
+"""
+
+
 def load_spec(role: str) -> dict:
+    role, _, entry = role.partition(":")
     path = ROOT / "roles" / role / "meta" / "argument_specs.yml"
-    return yaml.safe_load(path.read_text())["argument_specs"]["main"]
+    return yaml.safe_load(path.read_text())["argument_specs"][entry or "main"]
+
+
+def _entry_options() -> dict:
+    path = ROOT / "roles" / "apps" / "filter_plugins" / "pyweb_apps.py"
+    spec = importlib.util.spec_from_file_location("pyweb_apps", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.entry_options(load_spec("app")["options"], load_spec("gunicorn")["options"])
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Indents lists under their key, as yamllint asks."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+def apps_spec_text() -> str:
+    """roles/apps/meta/argument_specs.yml with its `entry` entry point generated."""
+    specs = yaml.safe_load(APPS_SPEC.read_text())
+    specs["argument_specs"]["entry"] = {
+        "short_description": "One app entry of pyweb_apps (generated from the app and gunicorn roles' specs).",
+        "description": [
+            "Each key sets the app or gunicorn role variable of the same name with its role prefix "
+            "(timeout sets gunicorn_timeout); a key both roles have (name, mode, user, group) sets "
+            "both. A key left out takes the host's value of that role variable (group_vars), else "
+            "the role's default. Not in an entry: app_base_dir, app_config_dir, gunicorn_config_dir "
+            "and gunicorn_reserved_memory_mb (the host's layout, set them in group_vars), and "
+            "app_rollback, gunicorn_app_dir and gunicorn_environment_files (derived from the entry).",
+        ],
+        "options": _entry_options(),
+    }
+    body = yaml.dump(specs, Dumper=_IndentedDumper, sort_keys=False, width=88, allow_unicode=True)
+    return APPS_SPEC_HEADER + body
 
 
 def _cell(text: str) -> str:
@@ -92,6 +141,12 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="report drift instead of rewriting")
     args = parser.parse_args()
     stale = []
+    if APPS_SPEC.exists():
+        text = apps_spec_text()
+        if text != APPS_SPEC.read_text():
+            stale.append(APPS_SPEC.relative_to(ROOT))
+            if not args.check:
+                APPS_SPEC.write_text(text)
     for path in readmes():
         if not path.exists():
             continue
@@ -102,7 +157,7 @@ def main() -> int:
             if not args.check:
                 path.write_text(new)
     if args.check and stale:
-        print("variable tables out of date (run scripts/role_docs.py):", *stale, sep="\n  ")
+        print("generated spec or variable tables out of date (run scripts/role_docs.py):", *stale, sep="\n  ")
         return 1
     if not args.check:
         print("updated:", *(stale or ["nothing"]), sep="\n  ")

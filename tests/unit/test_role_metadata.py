@@ -18,8 +18,13 @@ def defaults(role):
     return load_yaml(ROOT / "roles" / role / "defaults" / "main.yml") or {}
 
 
+# The apps role's variables are the stack's own interface (pyweb_apps, pyweb_mode, ...), named as
+# every inventory has always written them.
+PREFIXES = {"apps": "pyweb_"}
+
+
 def test_there_are_roles():
-    assert {"app", "gunicorn", "nginx"} <= set(ROLES), f"roles with an argument spec: {ROLES}"
+    assert {"app", "apps", "gunicorn", "nginx"} <= set(ROLES), f"roles with an argument spec: {ROLES}"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -34,14 +39,29 @@ def test_every_default_is_in_the_spec_with_the_same_value(role):
 def test_every_optional_spec_variable_has_a_default(role):
     shipped = defaults(role)
     for name, option in spec_options(role).items():
+        if role in PREFIXES:
+            continue  # test_stack_variables_take_their_spec_defaults
         if not option.get("required"):
             assert name in shipped, f"{role}: optional variable {name} has no value in defaults/main.yml"
 
 
+def test_stack_variables_take_their_spec_defaults():
+    """The apps role reads pyweb_* variables; ansible-lint lets a role define only its own prefix, so
+    vars/main.yml applies the spec's defaults with default()."""
+    text = (ROOT / "roles" / "apps" / "vars" / "main.yml").read_text()
+    for name, option in spec_options("apps").items():
+        if name == "pyweb_apps":
+            continue  # merged with the pyweb_apps__<suffix> lists, found by name
+        default = option["default"]
+        literal = "'production'" if default == "production" else str(default).lower()
+        assert f"{name} | default({literal})" in text, f"apps: vars/main.yml does not default {name} to {default!r}"
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_public_variables_carry_the_role_prefix(role):
+    prefix = PREFIXES.get(role, f"{role}_")
     for name in spec_options(role):
-        assert name.startswith(f"{role}_"), f"{role}: variable {name} lacks the '{role}_' prefix"
+        assert name.startswith(prefix), f"{role}: variable {name} lacks the '{prefix}' prefix"
 
 
 @pytest.mark.parametrize("role", ROLES)

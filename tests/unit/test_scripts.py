@@ -55,11 +55,7 @@ def test_make_lanes_hold_every_scenario_once():
 PLATFORM_KEYS = {"name", "groups", "published_ports", "networks", "hostname"}
 
 
-@pytest.mark.parametrize("scenario", [
-    pytest.param(name, marks=pytest.mark.xfail(reason="still carries the host settings itself", strict=False))
-    if name == "apps" else name
-    for name in SCENARIOS
-])
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenarios_take_host_settings_from_the_shared_platform(scenario):
     platforms = load_yaml(ROOT / "molecule" / scenario / "molecule.yml")["platforms"]
     for platform in platforms:

@@ -1,11 +1,12 @@
-"""Helpers shared by the apps scenario's tests: requests through the unix sockets, the Gunicorn
-process tree of a unit, and ansible-playbook runs against the scenario's host."""
+"""Helpers shared by the apps scenario's tests: requests through the unix sockets (with Python on
+the host: this scenario's host has no curl), the Gunicorn process tree of a unit, and
+ansible-playbook runs against the scenario's host."""
 
 import json
 
 import pytest
 import yaml
-from pyweb_testlib import ROOT, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)
+from pyweb_testlib import ROOT, host_http, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)
 
 APPS = {
     "sync-api": {"framework": "flask", "worker_class": "gthread", "profile": "io"},
@@ -15,14 +16,9 @@ APPS = {
 
 def get(host, app, path):
     """GET path from app through its unix socket; return (status, parsed JSON body)."""
-    cmd = host.run(
-        "curl --silent --max-time 10 --write-out '\\n%%{http_code}' --unix-socket /run/gunicorn/%s.sock http://localhost%s",
-        app,
-        path,
-    )
-    assert cmd.rc == 0, cmd.stderr
-    body, _, status = cmd.stdout.rpartition("\n")
-    return int(status), json.loads(body) if body.strip() else None
+    answer = host_http(host, path, socket=f"/run/gunicorn/{app}.sock")
+    body = answer["body"]
+    return answer["status"], json.loads(body) if body.strip() else None
 
 
 def main_pid(host, app):
@@ -59,5 +55,13 @@ def demo_apps():
 
 @pytest.fixture(scope="module")
 def playbook():
-    """Run a playbook of the collection against this scenario's host with extra vars."""
-    return run_playbook
+    """Run a playbook of the collection against this scenario's host with extra vars. A run that
+    names its own pyweb_apps handles only those apps (group_vars add the real-shaped ones too)."""
+
+    def run(name, extra_vars=None, **kwargs):
+        extra_vars = dict(extra_vars or {})
+        if "pyweb_apps" in extra_vars and "pyweb_apps_limit" not in extra_vars:
+            extra_vars["pyweb_apps_limit"] = [entry["name"] for entry in extra_vars["pyweb_apps"]]
+        return run_playbook(name, extra_vars, **kwargs)
+
+    return run

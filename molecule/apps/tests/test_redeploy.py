@@ -63,7 +63,7 @@ def test_environment_change_restarts_and_a_failing_health_check_fails_the_play(h
             {"pyweb_apps": [dict(changed_env, src=str(broken), access_log=True)], "gunicorn_health_retries": 3},
             expect_success=False,
         )
-        assert "sync-api did not answer /healthz within 3 s." in out
+        assert "sync-api did not answer /healthz with a 2xx within 3 s." in out
         assert "journalctl -u sync-api:" in out
         assert '"GET /healthz HTTP/1.1" 503' in out
     finally:

@@ -55,3 +55,45 @@ def bridge_address(container):
         ["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
         capture_output=True, text=True, check=True)
     return result.stdout.split()[0]
+
+
+# An HTTP client for the test host made of Python's standard library only, so tests run on
+# minimal hosts without curl (the apps scenario removes it). It does not follow redirects.
+_HOST_HTTP = r"""
+import http.client, json, socket, ssl, sys
+req = json.loads(sys.argv[1])
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=10)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(self.unix_path)
+
+if req.get("socket"):
+    conn = UnixConnection(req["socket"])
+elif req.get("https"):
+    # By name, so that TLS sends it (SNI): Nginx refuses handshakes for names it does not serve.
+    conn = http.client.HTTPSConnection("localhost", 443, timeout=10, context=ssl._create_unverified_context())
+else:
+    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+headers = dict(req.get("headers") or {})
+headers.setdefault("Host", "localhost")
+body = req.get("body")
+conn.request(req.get("method", "GET"), req["path"], body=body.encode() if body is not None else None, headers=headers)
+resp = conn.getresponse()
+print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in resp.getheaders()},
+                  "body": resp.read().decode("utf-8", "replace")}))
+"""
+
+
+def host_http(host, path, socket=None, https=False, method="GET", body=None, headers=None):
+    """Send one request from inside the test host: to a unix socket, or to Nginx on 127.0.0.1
+    (https=True for 443). Returns {"status", "headers" (lower-case names), "body"}."""
+    request = {"path": path, "socket": socket, "https": https, "method": method, "body": body, "headers": headers}
+    cmd = host.run("python3 -c %s %s", _HOST_HTTP, json.dumps(request))
+    assert cmd.rc == 0, f"request {method} {path} failed on the host: {cmd.stderr}"
+    return json.loads(cmd.stdout)

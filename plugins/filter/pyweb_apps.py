@@ -1,0 +1,1 @@
+../../roles/apps/filter_plugins/pyweb_apps.py

@@ -1,0 +1,105 @@
+"""Worker hooks that every gunicorn.conf.py of the gunicorn role loads (installed next to them).
+
+Nginx strips a route's prefix (``/sync-api/hello`` reaches the app as ``/hello``) and says what it
+stripped in ``X-Forwarded-Prefix``. Without help the app believes it is served at the root: Flask's
+``url_for`` and redirects drop ``/sync-api``, and FastAPI's ``/docs`` page asks for
+``/openapi.json`` outside the prefix. ``post_worker_init`` wraps the app each worker loaded so
+that, for requests from a trusted proxy, a WSGI app sees the prefix as ``SCRIPT_NAME`` and an ASGI
+app as ``root_path`` (with ``path`` starting with it, as the ASGI spec says). The app's code does
+not change. Only the standard library: it runs inside the app's virtualenv.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+# A prefix is a path of plain segments; anything else (a full URL, "..", spaces) is ignored.
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+/?$")
+
+
+def trusted_peer(address, allowed) -> bool:
+    """Whether a request from ``address`` may set the prefix.
+
+    A unix socket has no peer address (only processes that the socket's owner and mode allow, Nginx,
+    can connect); a TCP peer must be in ``allowed`` (Gunicorn's forwarded_allow_ips: addresses,
+    networks or ``*``).
+    """
+    if not address:
+        return True
+    if "*" in allowed:
+        return True
+    try:
+        peer = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for item in allowed:
+        try:
+            if peer in ipaddress.ip_network(item.strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def clean_prefix(value) -> str:
+    """The prefix without its trailing slash, or "" when the header is absent or malformed."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    value = (value or "").strip()
+    if not value or value == "/" or not _PREFIX.match(value) or "/../" in value + "/" or "/./" in value + "/":
+        return ""
+    return value.rstrip("/")
+
+
+class WSGIPrefix:
+    """Hands X-Forwarded-Prefix to a WSGI app as SCRIPT_NAME."""
+
+    def __init__(self, app, allowed):
+        self.app = app
+        self.allowed = list(allowed)
+
+    def __call__(self, environ, start_response):
+        prefix = clean_prefix(environ.get("HTTP_X_FORWARDED_PREFIX"))
+        # The proxy sends the header only when it stripped the prefix, so PATH_INFO stays as it is:
+        # an app may well have a route named like its prefix (/notes/notes).
+        if prefix and trusted_peer(environ.get("REMOTE_ADDR"), self.allowed):
+            environ["SCRIPT_NAME"] = prefix
+        return self.app(environ, start_response)
+
+
+class ASGIPrefix:
+    """Hands X-Forwarded-Prefix to an ASGI app as root_path (HTTP and WebSocket scopes)."""
+
+    def __init__(self, app, allowed):
+        self.app = app
+        self.allowed = list(allowed)
+
+    # A coroutine function, so that uvicorn recognises an ASGI 3 app.
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") in ("http", "websocket"):
+            prefix = ""
+            for name, value in scope.get("headers") or ():
+                if name == b"x-forwarded-prefix":
+                    prefix = clean_prefix(value)
+            client = scope.get("client")
+            if prefix and trusted_peer(client[0] if client else None, self.allowed):
+                # The ASGI spec: path is the full path, root_path the part the app is mounted at.
+                scope = dict(scope)
+                scope["path"] = prefix + scope.get("path", "")
+                if scope.get("raw_path") is not None:
+                    scope["raw_path"] = prefix.encode("latin-1") + scope["raw_path"]
+                scope["root_path"] = prefix
+        await self.app(scope, receive, send)
+
+
+def _allowed(cfg):
+    value = cfg.forwarded_allow_ips
+    return value.split(",") if isinstance(value, str) else list(value or [])
+
+
+def wrap_for_prefix(worker):
+    """post_worker_init: wrap the app this worker loaded (``worker.wsgi``) for its kind."""
+    asgi = "uvicorn" in type(worker).__module__ or "asgi" in type(worker).__name__.lower()
+    wrapper = ASGIPrefix if asgi else WSGIPrefix
+    worker.wsgi = wrapper(worker.wsgi, _allowed(worker.cfg))

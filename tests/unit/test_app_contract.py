@@ -98,8 +98,8 @@ def test_names_must_be_valid_and_unique_across_lists():
 
 def test_lists_and_entries_of_the_wrong_shape():
     assert contract.pyweb_app_problems({"pyweb_apps": {"name": "x"}}, ENTRY) == [
-        "pyweb_apps must be a list of apps (entries with name, src, ...); got a dict."]
-    assert problems("shop") == ["pyweb_apps[0] must be a mapping (name, src, ...); got a str."]
+        "pyweb_apps must be a list of apps (entries with name, src, ...); got a mapping."]
+    assert problems("shop") == ["pyweb_apps[0] must be a mapping (name, src, ...); got a string."]
 
 
 def test_a_limit_naming_no_app_is_refused():

@@ -83,6 +83,26 @@ def _canonical(key):
     return next((name for name, aliases in ALIASES.items() if key in aliases), key)
 
 
+def _kind(value) -> str:
+    """A value's type as a user wrote it in YAML (Ansible hands over its own container types)."""
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+def _plain(value):
+    """Plain dicts and lists, so that the validator's messages name them as such."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 def _known_keys(options: Mapping) -> list[str]:
     return sorted(set(options) | {alias for aliases in ALIASES.values() for alias in aliases})
 
@@ -110,12 +130,12 @@ def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list
             raise AnsibleFilterError(f"pyweb_app_problems: {list_name} is not an app list name")
         if not isinstance(value, list):
             # Only the type: the lists hold secrets.
-            problems.append(f"{list_name} must be a list of apps (entries with name, src, ...); got a {type(value).__name__}.")
+            problems.append(f"{list_name} must be a list of apps (entries with name, src, ...); got a {_kind(value)}.")
     known = _known_keys(options)
     names: dict[str, list[str]] = {}
     for ref, entry in _refs(app_lists):
         if not isinstance(entry, Mapping):
-            problems.append(f"{ref} must be a mapping (name, src, ...); got a {type(entry).__name__}.")
+            problems.append(f"{ref} must be a mapping (name, src, ...); got a {_kind(entry)}.")
             continue
         name = entry.get("name")
         label = f"{ref} ({name})" if isinstance(name, str) and name else ref
@@ -131,7 +151,7 @@ def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list
                 hint = f" Did you mean {close[0]!r}?" if close else " The keys an entry takes are in roles/apps/README.md."
                 problems.append(f"{label}: unknown key {key!r}.{hint}")
         # Secret values never reach a message: their type is checked here, not by the validator.
-        checked = {_canonical(key): value for key, value in entry.items() if key in known}
+        checked = {_canonical(key): _plain(value) for key, value in entry.items() if key in known}
         for key, option in options.items():
             if option.get("no_log") and key in checked:
                 if not isinstance(checked.pop(key), Mapping):

@@ -4,7 +4,9 @@ import pytest
 
 from conftest import ROOT
 
-TEMPLATES = sorted(p for p in ROOT.glob("**/templates/**/*.j2") if ".venv" not in p.parts)
+# Under hidden folders (.venv, .state, .ansible) lie copies, not sources.
+TEMPLATES = sorted(p for p in ROOT.glob("**/templates/**/*.j2")
+                   if not any(part.startswith(".") for part in p.relative_to(ROOT).parts))
 
 
 def test_there_are_templates():

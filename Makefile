@@ -20,15 +20,18 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # scenarios of a lane one after another. Two lanes, because these 2-core machines are CPU-bound:
 # with three lanes every step ran 3.5 to 4 times slower than alone, more than the third lane won.
 # resilience and cluster, which count failed requests under load, share a lane so that they never
-# load the machine at the same time. Measured at 2 lanes: resilience 1221 s, cluster 598 s,
-# security 224 s, default 837 s, nginx 551 s, apps 1430 s; nginx goes with the first three so the
-# lanes take about 2600 s and 2270 s.
+# load the machine at the same time.
+# Every scenario runs on Debian 13 (PYWEB_DEBIAN); SCENARIO@12 runs one again on Debian 12, where
+# the default and apps scenarios prove the stack on the previous release.
 # tests/unit/test_scripts.py fails when a scenario is in no lane.
-LANES ?= resilience,cluster,security,nginx default,apps
-# The test hosts' Debian release; `make image PYWEB_DEBIAN=13` builds the trixie image and
-# `make molecule PYWEB_DEBIAN=13` runs the scenarios on it.
-export PYWEB_DEBIAN ?= 12
+LANES ?= resilience,cluster,security,apps@12 default,nginx,apps,default@12
+# The test hosts' Debian release: 13 (trixie) unless set; `make molecule-default PYWEB_DEBIAN=12`
+# runs one scenario on bookworm.
+export PYWEB_DEBIAN ?= 13
 export PYWEB_IMAGE ?= pyweb/debian$(PYWEB_DEBIAN)-systemd:latest
+comma := ,
+# Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES; `make image` builds each.
+RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(lastword $(subst @, ,$(entry))))))
 
 .PHONY: help setup venv tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
@@ -50,11 +53,11 @@ engine: ## Start the container engine unless one is running
 cache: engine ## Start the test hosts' download cache (apt-cacher-ng, proxpi) unless it runs
 	@scripts/cache.sh start
 
-image: engine ## Build the test-host image (Debian 12; PYWEB_DEBIAN=13: trixie) unless present
-	@scripts/image.sh
+image: engine ## Build the test-host images (Debian 13, and 12 for the lanes that use it) unless present
+	@for release in $(RELEASES); do PYWEB_DEBIAN=$$release PYWEB_IMAGE=pyweb/debian$$release-systemd:latest scripts/image.sh; done
 
-rebuild-image: engine ## Build the image again
-	@scripts/image.sh --rebuild
+rebuild-image: engine ## Build the images again
+	@for release in $(RELEASES); do PYWEB_DEBIAN=$$release PYWEB_IMAGE=pyweb/debian$$release-systemd:latest scripts/image.sh --rebuild; done
 
 demo: setup ## Deploy the demo stack into a local container and show it answering
 	@scripts/demo.sh up
@@ -94,7 +97,9 @@ clean: ## Remove our containers, stop the download cache, and the engine if we s
 	@if scripts/engine.sh status >/dev/null 2>&1; then \
 	  scripts/demo.sh down; \
 	  scripts/host.sh remove pyweb-bench; \
-	  for s in $(SCENARIOS); do molecule destroy -s $$s >/dev/null 2>&1 || echo "could not destroy scenario $$s"; done; \
+	  for r in $(RELEASES); do for s in $(SCENARIOS); do \
+	    PYWEB_DEBIAN=$$r molecule destroy -s $$s >/dev/null 2>&1 || echo "could not destroy scenario $$s (Debian $$r)"; \
+	  done; done; \
 	  scripts/lanes.sh --destroy; \
 	fi
 	@scripts/cache.sh stop

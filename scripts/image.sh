@@ -4,7 +4,7 @@
 #   scripts/image.sh            build unless the image exists
 #   scripts/image.sh --rebuild  build even if it exists
 #
-# PYWEB_DEBIAN picks the release: 12 (bookworm, the default) or 13 (trixie); the image is
+# PYWEB_DEBIAN picks the release: 13 (trixie, the default) or 12 (bookworm); the image is
 # pyweb/debian<release>-systemd:latest unless PYWEB_IMAGE names another.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -6,6 +6,13 @@
 #   scripts/lanes.sh LANE...    LANE: scenarios separated by commas, e.g. resilience default,security
 #   scripts/lanes.sh --destroy  destroy what the last lanes left behind (after an interrupted run)
 #
+# A scenario runs on the Debian release in PYWEB_DEBIAN (13 unless set); SCENARIO@RELEASE runs it
+# on another one, e.g. default@12, with that release's image. When a call runs a scenario on
+# PYWEB_DEBIAN too, its runs on other releases get PYWEB_RELEASE_REPEAT=1, so that tests whose
+# outcome cannot depend on the host's release (a bad variable refused on the controller) run once.
+# Scenarios that run on two releases name their hosts after the release, so the runs may share a
+# lane or not.
+#
 # Each lane has its own ANSIBLE_HOME (Molecule installs this collection into it before each
 # scenario, and keeps its ephemeral state there) and its own TMPDIR, so lanes never write the same
 # files; its output goes to .state/logs/lane-N.log. A lane stops at its first failing scenario;
@@ -22,6 +29,9 @@ TAIL_LINES="${PYWEB_LANE_TAIL:-60}"
 export PATH="${PYWEB_VENV:-$PYWEB_ROOT/.venv}/bin:$PATH"
 export PY_COLORS="${PY_COLORS:-0}" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" NO_COLOR="${NO_COLOR:-1}"
 
+# release_of SCENARIO[@RELEASE]: the Debian release the entry runs on.
+release_of() { if [[ $1 == *@* ]]; then echo "${1#*@}"; else echo "$PYWEB_DEBIAN"; fi; }
+
 # Molecule keeps a scenario's state under the ANSIBLE_HOME it ran with, so each lane's scenarios
 # are destroyed with their lane's.
 destroy_all() {
@@ -29,22 +39,34 @@ destroy_all() {
   for dir in "$LANES_DIR"/*/; do
     [[ -f "$dir/scenarios" ]] || continue
     for name in $(<"$dir/scenarios"); do
-      (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" molecule destroy -s "$name") >/dev/null 2>&1 ||
+      (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$(release_of "$name")" \
+        molecule destroy -s "${name%@*}") >/dev/null 2>&1 ||
         warn "could not destroy scenario $name (lane $(basename "$dir"))"
     done
   done
 }
 
+USAGE="usage: $0 LANE... | --destroy (LANE: scenario[@release][,scenario[@release]...])"
 case "${1:-}" in
-  "") echo "usage: $0 LANE... | --destroy (LANE: scenario[,scenario...])" >&2; exit 2 ;;
+  "") echo "$USAGE" >&2; exit 2 ;;
   --destroy) destroy_all; exit 0 ;;
-  -*) echo "usage: $0 LANE... | --destroy (LANE: scenario[,scenario...])" >&2; exit 2 ;;
+  -*) echo "$USAGE" >&2; exit 2 ;;
 esac
 
+# The scenarios that run on PYWEB_DEBIAN in this call: their runs on other releases are repeats.
+primary=" "
 for lane in "$@"; do
   IFS=, read -r -a names <<<"$lane"
   for name in "${names[@]}"; do
-    [[ -f "$PYWEB_ROOT/molecule/$name/molecule.yml" ]] || { echo "$0: no scenario '$name' (molecule/$name/molecule.yml)" >&2; exit 2; }
+    scenario=${name%@*}
+    [[ -f "$PYWEB_ROOT/molecule/$scenario/molecule.yml" ]] || { echo "$0: no scenario '$scenario' (molecule/$scenario/molecule.yml)" >&2; exit 2; }
+    if [[ $name == *@* ]]; then
+      case ${name#*@} in
+        12 | 13) ;;
+        *) echo "$0: '$name': the release after @ must be 12 or 13" >&2; exit 2 ;;
+      esac
+    fi
+    [[ $(release_of "$name") != "$PYWEB_DEBIAN" ]] || primary+="$scenario "
   done
 done
 
@@ -71,12 +93,16 @@ run_lane() {
   : >"$dir/times"
   echo "${names[*]}" >"$dir/scenarios"
   : >"$logfile"
+  local scenario release repeat
   for name in "${names[@]}"; do
-    log "lane $n: molecule test -s $name"
-    printf '\n===== molecule test -s %s (%s) =====\n' "$name" "$(date -u +%H:%M:%S)" >>"$logfile"
+    scenario=${name%@*} release=$(release_of "$name") repeat=""
+    [[ $release == "$PYWEB_DEBIAN" || $primary != *" $scenario "* ]] || repeat=1
+    log "lane $n: molecule test -s $scenario on Debian $release"
+    printf '\n===== molecule test -s %s on Debian %s (%s) =====\n' "$scenario" "$release" "$(date -u +%H:%M:%S)" >>"$logfile"
     start=$(date +%s)
     rc=0
-    (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" molecule test -s "$name") \
+    (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$release" \
+      PYWEB_IMAGE="pyweb/debian$release-systemd:latest" PYWEB_RELEASE_REPEAT="$repeat" molecule test -s "$scenario") \
       >>"$logfile" 2>&1 </dev/null || rc=$?
     echo "$name $rc $(($(date +%s) - start))" >>"$dir/times"
     log "lane $n: $name $( ((rc == 0)) && echo passed || echo "FAILED (exit $rc)") in $(($(date +%s) - start)) s"

@@ -9,9 +9,10 @@ set -euo pipefail
 PYWEB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYWEB_STATE_DIR="${PYWEB_STATE_DIR:-$PYWEB_ROOT/.state}"
 PYWEB_LOG_DIR="$PYWEB_STATE_DIR/logs"
-# The Debian release of the test hosts (12 or 13) names their image; PYWEB_IMAGE overrides the
-# name. molecule/resources/vars/platform.yml derives the same name from the same two variables.
-PYWEB_DEBIAN="${PYWEB_DEBIAN:-12}"
+# The Debian release of the test hosts (13, the stable release, unless set; or 12) names their
+# image; PYWEB_IMAGE overrides the name. molecule/resources/vars/platform.yml derives the same
+# name from the same two variables.
+PYWEB_DEBIAN="${PYWEB_DEBIAN:-13}"
 PYWEB_IMAGE="${PYWEB_IMAGE:-pyweb/debian${PYWEB_DEBIAN}-systemd:latest}"
 mkdir -p "$PYWEB_LOG_DIR"
 

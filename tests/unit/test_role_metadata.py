@@ -2,6 +2,7 @@
 README. A variable documented with one default and shipped with another is a bug users find in
 production, so these tests fail on any drift."""
 
+import re
 import subprocess
 import sys
 
@@ -75,13 +76,27 @@ def test_every_spec_variable_is_described(role):
     walk(spec_options(role))
 
 
+CODENAMES = {"12": "bookworm", "13": "trixie"}
+# Preflight refuses what it does not list (playbooks/preflight.yml); the roles' metadata says the same.
+PREFLIGHT_PLATFORMS = load_yaml(ROOT / "playbooks" / "preflight.yml")[0]["vars"]["__pyweb_tested_platforms"]
+TESTED_PLATFORMS = [{"name": name, "versions": [CODENAMES[release] for release in releases]}
+                    for name, releases in PREFLIGHT_PLATFORMS.items()]
+TESTED_ANSIBLE_CORE = re.search(r"^ansible-core==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+
+
+def test_the_claimed_ansible_core_minimum_is_the_tested_series():
+    claimed = load_yaml(ROOT / "meta" / "runtime.yml")["requires_ansible"]
+    assert claimed == ">=" + ".".join(TESTED_ANSIBLE_CORE.split(".")[:2]) + ".0"
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_role_is_a_valid_standalone_galaxy_role(role):
     meta = load_yaml(ROOT / "roles" / role / "meta" / "main.yml")
     info = meta["galaxy_info"]
     for key in ("role_name", "author", "description", "license", "min_ansible_version", "platforms"):
         assert info.get(key), f"{role}: galaxy_info.{key} missing"
-    assert {"name": "Debian", "versions": ["bookworm"]} in info["platforms"]
+    assert info["platforms"] == TESTED_PLATFORMS
+    assert info["min_ansible_version"] == ".".join(TESTED_ANSIBLE_CORE.split(".")[:2])
     # Roles compose through playbooks, never through meta dependencies.
     assert not meta.get("dependencies")
 

@@ -43,12 +43,24 @@ def test_lanes_refuse_no_lane_and_unknown_scenarios():
     assert result.returncode == 2 and "no scenario 'bogus'" in result.stderr
 
 
-def test_make_lanes_hold_every_scenario_once():
-    """A scenario missing from LANES would silently never run in `make test`."""
+def make_lanes():
     match = re.search(r"^LANES \?= (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert match, "Makefile sets no default LANES"
-    in_lanes = [name for lane in match.group(1).split() for name in lane.split(",")]
-    assert sorted(in_lanes) == SCENARIOS
+    return [name for lane in match.group(1).split() for name in lane.split(",")]
+
+
+def test_make_lanes_hold_every_scenario_once_on_the_default_release():
+    """A scenario missing from LANES would silently never run in `make test`."""
+    assert sorted(name for name in make_lanes() if "@" not in name) == SCENARIOS
+
+
+def test_make_lanes_run_default_and_apps_on_debian_12_too():
+    assert sorted(name for name in make_lanes() if "@" in name) == ["apps@12", "default@12"]
+
+
+def test_lanes_refuse_an_unknown_release():
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "lanes.sh"), "default@11"], capture_output=True, text=True)
+    assert result.returncode == 2 and "must be 12 or 13" in result.stderr
 
 
 # The host settings live once, in molecule/resources/vars/platform.yml; a scenario names its hosts.

@@ -1,5 +1,6 @@
 """Shared fixtures for the fast unit tests: no containers, no network."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,11 @@ def root() -> Path:
 
 def load_yaml(path: Path):
     return yaml.safe_load(path.read_text())
+
+
+def load_plugin(path: Path):
+    """A plugin or helper file of the roles, imported as a module by its path."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

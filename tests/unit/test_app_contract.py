@@ -2,19 +2,10 @@
 gunicorn roles' specs; the checks that refuse a bad entry before anything changes; the one mapping
 from an entry to both roles' variables; and the deploy history that rollback and pruning follow."""
 
-import importlib.util
-
 import pytest
 import yaml
 
-from conftest import ROOT, load_yaml
-
-
-def load_plugin(path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import ROOT, load_plugin, load_yaml
 
 
 contract = load_plugin(ROOT / "roles/apps/filter_plugins/pyweb_apps.py")

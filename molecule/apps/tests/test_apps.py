@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import APPS, expected_threads, expected_workers, get, main_pid, worker_pids
+from conftest import APPS, expected_threads, expected_workers, get, main_pid, unit_environment, worker_pids
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -153,7 +153,7 @@ def test_code_is_root_owned_and_not_writable_by_the_app(host, app):
 def test_environment_and_secrets_files(host, app):
     env = host.file(f"/etc/pyweb/{app}/environment")
     assert (env.user, env.mode) == ("root", 0o644)
-    assert "APP_ENV=production\n" in env.content_string
+    assert unit_environment(host, f"{app}.service")["APP_ENV"] == "production"
     secrets = host.file(f"/etc/pyweb/{app}/secrets")
     assert (secrets.user, secrets.group, secrets.mode) == ("root", "root", 0o600)
     assert host.run("runuser -u %s -- cat /etc/pyweb/%s/secrets", app, app).rc != 0

@@ -4,10 +4,9 @@ Runs after test_apps.py (file order) and leaves sync-api as the demo deploys it.
 
 import time
 
-from conftest import ROOT, get, main_pid, wait_for, worker_pids
+from conftest import ROOT, get, main_pid, unit_environment, wait_for, worker_pids
 
 CONFIG = "/etc/gunicorn/sync-api.conf.py"
-ENVIRONMENT = "/etc/pyweb/sync-api/environment"
 
 
 def version(host):
@@ -23,7 +22,7 @@ def test_development_mode_reloads_edited_code_by_itself_and_production_turns_it_
         assert "reload = True\n" in config
         assert 'loglevel = "debug"\n' in config
         assert 'accesslog = "-"\n' in config
-        assert "APP_ENV=development\n" in host.file(ENVIRONMENT).content_string
+        assert unit_environment(host, "sync-api.service")["APP_ENV"] == "development"
         assert get(host, "sync-api", "/hello")[1]["env"] == "development"
 
         master, workers = main_pid(host, "sync-api"), worker_pids(host, "sync-api")
@@ -44,7 +43,7 @@ def test_development_mode_reloads_edited_code_by_itself_and_production_turns_it_
     assert "reload = False\n" in config
     assert 'loglevel = "info"\n' in config
     assert "accesslog = None\n" in config
-    assert "APP_ENV=production\n" in host.file(ENVIRONMENT).content_string
+    assert unit_environment(host, "sync-api.service")["APP_ENV"] == "production"
     assert version(host) == "1"
     assert get(host, "sync-api", "/hello")[1]["env"] == "production"
 

@@ -14,7 +14,7 @@ import json
 
 import pytest
 import yaml
-from conftest import ROOT, get, host_http, main_pid, wait_for
+from conftest import ROOT, get, host_http, main_pid, unit_environment, wait_for
 from pyweb_testlib import bridge_address
 
 REAL_APPS = yaml.safe_load((ROOT / "molecule/apps/group_vars/all/real_apps.yml").read_text())["pyweb_apps__real"]
@@ -194,5 +194,13 @@ def test_data_survives_redeploys_and_rollback_goes_by_deploy_history(host, playb
 
 @pytest.mark.parametrize("app", ["notes", "chat"])
 def test_the_data_directory_is_handed_to_the_app(host, app):
-    environment = host.file(f"/etc/pyweb/{app}/environment").content_string
-    assert f"APP_DATA_DIR=/srv/{app}/shared" in environment
+    assert unit_environment(host, f"{app}.service")["APP_DATA_DIR"] == f"/srv/{app}/shared"
+
+
+def test_environment_and_secret_values_reach_the_app_byte_for_byte(host):
+    """Quotes, $, backticks, backslashes, a tab, edge spaces, non-ASCII and a multi-line PEM, as
+    systemd hands them to the app from its environment and secrets files."""
+    notes = entry("notes")
+    received = unit_environment(host, "notes.service")
+    for name, value in {**notes["env"], **notes["secrets"]}.items():
+        assert received.get(name) == value, name

@@ -4,6 +4,7 @@ The verifier puts this directory on PYTHONPATH (.config/molecule/config.yml), so
 conftest or test module can `from pyweb_testlib import ...`.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -104,3 +105,12 @@ def host_http(host, path, socket=None, https=False, method="GET", body=None, hea
     cmd = host.run("python3 -c %s %s", _HOST_HTTP, json.dumps(request))
     assert cmd.rc == 0, f"request {method} {path} failed on the host: {cmd.stderr}"
     return json.loads(cmd.stdout)
+
+
+def unit_environment(host, unit):
+    """The environment systemd gave a service's main process, exactly (read from /proc as root)."""
+    pid = host.check_output(f"systemctl show --property MainPID --value {unit}")
+    assert pid and pid != "0", f"{unit} has no main process"
+    raw = host.check_output(f"base64 --wrap 0 /proc/{pid}/environ")
+    entries = base64.b64decode(raw).decode("utf-8").split("\0")
+    return dict(entry.split("=", 1) for entry in entries if entry)

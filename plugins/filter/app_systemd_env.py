@@ -1,0 +1,1 @@
+../../roles/app/filter_plugins/app_systemd_env.py

@@ -1,0 +1,38 @@
+"""The app role's EnvironmentFile= values (roles/app/filter_plugins/app_systemd_env.py). The apps
+scenario proves the real thing, systemd handing the values to the app byte for byte; these cases
+pin the escaping rule itself."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from conftest import ROOT, load_plugin
+
+quote = load_plugin(ROOT / "roles/app/filter_plugins/app_systemd_env.py").app_systemd_env_value
+
+
+@pytest.mark.parametrize("value, written", [
+    ("plain", '"plain"'),
+    ("päss", '"päss"'),
+    ('say "hi"', '"say \\"hi\\""'),
+    ("$HOME and ${HOME}", '"\\$HOME and \\${HOME}"'),
+    ("`id`", '"\\`id\\`"'),
+    ("back\\slash", '"back\\\\slash"'),
+    ("ends\\", '"ends\\\\"'),
+    ("line one\nline two\n", '"line one\nline two\n"'),
+    ("  spaces  ", '"  spaces  "'),
+    ("it's", '"it\'s"'),
+    (8080, '"8080"'),
+    (True, '"true"'),
+])
+def test_values_are_double_quoted_with_the_four_escapes(value, written):
+    assert quote(value) == written
+
+
+def test_a_backslash_never_precedes_a_newline_unescaped():
+    # Inside double quotes a backslash before a newline joins the lines; every backslash is doubled.
+    assert quote("a\\\nb") == '"a\\\\\nb"'
+
+
+def test_a_nul_byte_is_refused_with_the_name():
+    with pytest.raises(AnsibleFilterError, match="SECRET_KEY: a NUL character"):
+        quote("a\0b", "SECRET_KEY")

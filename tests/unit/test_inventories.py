@@ -33,11 +33,24 @@ def test_inventory_has_load_balancers_and_app_hosts(name):
     assert hosts(data, "app")
 
 
-@pytest.mark.parametrize("name, mode", [("staging", "development"), ("production", "production")])
-def test_environments_switch_the_app_mode_in_group_vars(name, mode):
+@pytest.mark.parametrize("name", ["staging", "production"])
+def test_shared_environments_run_the_apps_in_production_mode(name):
+    """Development mode shows debug pages and tracebacks: only for the local demo, never for a
+    host that others reach."""
     data = inventory(name)
     for host in hosts(data, "app"):
-        assert data["_meta"]["hostvars"][host]["pyweb_mode"] == mode
+        assert data["_meta"]["hostvars"][host]["pyweb_mode"] == "production"
+
+
+def test_staging_asks_the_ca_for_its_own_names_only():
+    staging, production = inventory("staging"), inventory("production")
+    site_names = {h: v["nginx_sites"][0]["server_names"] for h, v in staging["_meta"]["hostvars"].items()
+                  if h in hosts(staging, "lb")}
+    assert site_names and all(names == "{{ pyweb_public_names }}" for names in site_names.values())
+    staging_names = {n for h in hosts(staging, "lb") for n in staging["_meta"]["hostvars"][h]["pyweb_public_names"]}
+    production_names = {n for h in hosts(production, "lb")
+                        for n in production["_meta"]["hostvars"][h]["pyweb_public_names"]}
+    assert staging_names and production_names and not staging_names & production_names
 
 
 def test_production_tiers_are_separate_and_have_their_own_app_lists():

@@ -40,3 +40,13 @@ def test_gets_keep_succeeding_while_one_app_host_is_down_and_it_rejoins(get_json
         seen.add(body["host"])
         time.sleep(0.5)
     assert seen == {"pyweb-app1", "pyweb-app2"}
+
+
+@pytest.mark.parametrize("app", ["sync-api", "async-api"])
+def test_tcp_sockets_bind_the_private_address_even_before_it_exists(app_hosts, app):
+    """FreeBind: at boot the private address may come up after sockets.target; the socket must
+    still bind, or the app stays down until someone restarts it."""
+    for host in app_hosts.values():
+        assert host.check_output("systemctl show --property FreeBind --value %s.socket", app) == "yes"
+        listen = host.check_output("systemctl show --property Listen --value %s.socket", app)
+        assert not listen.startswith("/"), listen

@@ -80,6 +80,10 @@ def test_git_source_is_checked_out_on_the_host_and_named_after_the_commit(host, 
     assert version(host, "src-git") == "1"
     # Exported from the commit: the tree as committed, without the repository's history.
     assert not host.file("/srv/src-git/current/.git").exists
+    # The clone's .git/config keeps the URL, a token in it included: root only.
+    clone = host.file("/srv/src-git/git")
+    assert (clone.user, clone.group, clone.mode) == ("root", "root", 0o700)
+    assert host.run("runuser -u src-git -- cat /srv/src-git/git/.git/config").rc != 0
     assert_code_is_root_owned(host, "src-git", "app.py")
     master, venv = main_pid(host, "src-git"), venv_of(host, "src-git")
 

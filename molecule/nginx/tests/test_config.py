@@ -1,10 +1,30 @@
 """Files, service and logs of the Nginx the role set up."""
 
 import json
+import re
 
 
-def test_config_passes_nginx_t(host):
-    assert host.run("nginx -t").rc == 0
+def test_config_passes_nginx_t_without_warnings(host):
+    # A warning (such as Nginx 1.25.1's "the listen ... http2 directive is deprecated") means the
+    # configuration was written for another version than the one installed.
+    result = host.run("nginx -t")
+    assert result.rc == 0, result.stderr
+    assert "[warn]" not in result.stderr, result.stderr
+
+
+def nginx_version(host):
+    return tuple(int(n) for n in re.search(r"nginx/([0-9.]+)", host.run("nginx -v").stderr).group(1).split("."))
+
+
+def test_http2_is_switched_on_the_way_the_installed_version_expects(host):
+    site = host.file("/etc/nginx/sites-available/pyweb.conf").content_string
+    listens = [line.strip() for line in site.splitlines() if line.strip().startswith("listen 443")]
+    if nginx_version(host) >= (1, 25, 1):
+        assert "    http2 on;" in site
+        assert not any("http2" in line for line in listens), listens
+    else:
+        assert "http2 on;" not in site
+        assert "listen 443 ssl http2;" in listens
 
 
 def test_nginx_runs_from_debian_package(host):

@@ -1,6 +1,8 @@
 """The nginx role's server blocks, rendered by Ansible's own templating with the role's defaults
-and vars: the http2 syntax follows the installed version."""
+and vars: the http2 syntax follows the installed version, HTTP/3 sites get their QUIC listeners,
+Alt-Svc and exactly one reuseport per address."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,9 @@ ROLE_VARS = {
     **trusted(yaml.safe_load((ROLE / "vars" / "main.yml").read_text())),
 }
 
+H3 = {"name": "h3", "server_names": ["h3.test"], "http3": True, "tls": {"enabled": True},
+      "static": [{"path": "/static/", "root": "/srv/static/"}]}
+H3_TOO = {"name": "h3too", "server_names": ["h3too.test"], "http3": True, "tls": {"enabled": True}}
 PLAIN_TLS = {"name": "tls", "server_names": ["tls.test"], "tls": {"enabled": True}}
 
 
@@ -76,3 +81,44 @@ def test_http2_off_leaves_both_forms_out():
     for version in ("1.22.1", "1.26.3"):
         conf = render("site.conf.j2", [site], site, version=version)
         assert "http2" not in conf
+
+
+def test_http3_site_listens_on_quic_and_announces_it():
+    conf = render("site.conf.j2", [H3], H3)
+    assert {"listen 443 quic;", "listen [::]:443 quic;", "listen 443 ssl;"} <= set(listens(conf))
+    assert "    http3 on;" in conf
+    # Once for the server, once more in the static location that adds headers of its own.
+    assert conf.count("add_header Alt-Svc 'h3=\":443\"; ma=86400' always;") == 2
+
+
+def test_sites_without_http3_have_no_quic():
+    conf = render("site.conf.j2", [H3, PLAIN_TLS], PLAIN_TLS)
+    assert "quic" not in conf and "http3" not in conf and "Alt-Svc" not in conf
+
+
+def test_without_ipv6_quic_listens_on_ipv4_only():
+    conf = render("site.conf.j2", [H3], H3, ipv6=False)
+    assert [line for line in listens(conf) if "quic" in line] == ["listen 443 quic;"]
+
+
+@pytest.mark.parametrize("default_server", [True, False])
+def test_reuseport_is_given_once_per_address(default_server):
+    sites = [PLAIN_TLS, H3, H3_TOO]
+    confs = [render("site.conf.j2", sites, site, default_server=default_server) for site in sites]
+    if default_server:
+        confs.append(render("000-pyweb-default.conf.j2", sites))
+    lines = [line for conf in confs for line in listens(conf)]
+    quic_addresses = {line.split()[1] for line in lines if " quic" in line}
+    reuseport = [line.split()[1] for line in lines if "reuseport" in line]
+    assert quic_addresses == {"443", "[::]:443"}
+    assert sorted(reuseport) == sorted(quic_addresses)
+
+
+def test_default_server_has_no_quic_without_http3_sites():
+    assert "quic" not in render("000-pyweb-default.conf.j2", [PLAIN_TLS])
+
+
+def test_every_tls_profile_offers_tls13():
+    # QUIC only runs TLS 1.3: with a profile without it, assert.yml would have to refuse http3.
+    for name, profile in yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["__nginx_tls_profiles"].items():
+        assert "TLSv1.3" in re.split(r"\s+", profile["protocols"]), name

@@ -5,6 +5,7 @@ Runs after test_apps.py (file order) and leaves sync-api as the demo deploys it.
 import time
 
 from conftest import ROOT, get, main_pid, unit_environment, wait_for, worker_pids
+from pyweb_testlib import release_independent
 
 CONFIG = "/etc/gunicorn/sync-api.conf.py"
 
@@ -14,6 +15,7 @@ def version(host):
     return body["version"] if status == 200 else None
 
 
+@release_independent
 def test_development_mode_reloads_edited_code_by_itself_and_production_turns_it_off(host, demo_apps, playbook):
     demo = dict(next(app for app in demo_apps if app["name"] == "sync-api"), src=str(ROOT / "examples/apps/sync_api"))
     try:

@@ -15,7 +15,7 @@ import json
 import pytest
 import yaml
 from conftest import ROOT, get, host_http, main_pid, unit_environment, wait_for
-from pyweb_testlib import bridge_address
+from pyweb_testlib import bridge_address, release_independent
 
 REAL_APPS = yaml.safe_load((ROOT / "molecule/apps/group_vars/all/real_apps.yml").read_text())["pyweb_apps__real"]
 NOTES_SRC = ROOT / "molecule/apps/files/notes"
@@ -158,6 +158,7 @@ def test_an_app_that_cannot_start_is_refused_with_its_traceback(host, playbook, 
     assert get(host, "notes", "/health")[0] == 200
 
 
+@release_independent
 def test_data_survives_redeploys_and_rollback_goes_by_deploy_history(host, playbook, tmp_path):
     """Deploy v2 over v1, then v1 again (the same tree, so the same release directory), then roll
     back: the release deployed before the current one is v2, although v1's directory is older. The

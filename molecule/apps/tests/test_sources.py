@@ -12,6 +12,7 @@ import tarfile
 import zipfile
 
 from conftest import ROOT, get, main_pid
+from pyweb_testlib import release_independent
 
 EXAMPLE = ROOT / "examples/apps/sync_api"
 
@@ -60,6 +61,7 @@ def assert_code_is_root_owned(host, app, name):
     assert (code.user, code.group, code.mode) == ("root", "root", 0o644)
 
 
+@release_independent
 def test_git_source_is_checked_out_on_the_host_and_named_after_the_commit(host, playbook):
     repo = "/opt/pyweb-tests/src-git"
     # The test's own repository lives on the host and is reached through file://, as a remote would be.
@@ -112,6 +114,7 @@ def make_zip(src, path):
     return path
 
 
+@release_independent
 def test_archive_sources_are_unpacked_into_releases_named_after_their_checksum(host, playbook, tmp_path):
     tgz = make_tar(example_copy(tmp_path / "a", "tgz"), tmp_path / "sync_api.tgz")
     entry = app_entry("src-archive", src_type="archive", src=str(tgz))
@@ -173,6 +176,7 @@ def tiny_project(path, version, package_version):
     return path
 
 
+@release_independent
 def test_wheel_and_pyproject_sources_install_into_a_virtualenv_of_their_own(host, playbook, tmp_path):
     project = tiny_project(tmp_path / "wheel-src", "wheel-1", "1.0")
     dist = tmp_path / "dist"

@@ -90,7 +90,7 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.
 bench: setup ## Benchmark report: dev server vs Gunicorn configurations, direct vs Nginx (bench/results/)
 	python bench/run.py
 
-bench-smoke: setup ## The benchmark harness end to end, one second per row (no figures worth quoting)
+bench-smoke: setup ## The benchmark harness end to end, one second per hello or static row (no figures worth quoting)
 	python bench/run.py --smoke
 
 clean: ## Remove our containers, stop the download cache, and the engine if we started it

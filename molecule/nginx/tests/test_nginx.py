@@ -4,6 +4,7 @@ import re
 import time
 
 import pytest
+from pyweb_testlib import wait_for
 
 BASE = "https://localhost"
 
@@ -163,6 +164,8 @@ def test_backend_down_gives_json_502(host, curl):
     assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"])
     # The other backend is unaffected.
     assert curl.json(f"{BASE}/sync-api/hello")[0] == 200
+    # systemctl returns before the restarted backend listens: the tests that follow need it up.
+    assert wait_for(lambda: curl.get(f"{BASE}/async-api/healthz")[0] == 200)
 
 
 def test_backend_slower_than_its_timeout_gives_json_504(curl):

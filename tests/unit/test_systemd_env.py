@@ -36,3 +36,10 @@ def test_a_backslash_never_precedes_a_newline_unescaped():
 def test_a_nul_byte_is_refused_with_the_name():
     with pytest.raises(AnsibleFilterError, match="SECRET_KEY: a NUL character"):
         quote("a\0b", "SECRET_KEY")
+
+
+def test_a_mapping_keeps_its_order_and_names_its_values():
+    values = load_plugin(ROOT / "roles/app/filter_plugins/app_systemd_env.py").app_systemd_env_values
+    assert list(values({"B": "1", "A": "$x"}).items()) == [("B", '"1"'), ("A", '"\\$x"')]
+    with pytest.raises(AnsibleFilterError, match="TOKEN: a NUL character"):
+        values({"TOKEN": "\0"})

@@ -31,6 +31,11 @@ def app_systemd_env_value(value, name="value"):
     return '"' + _ESCAPED.sub(r"\\\1", text) + '"'
 
 
+def app_systemd_env_values(mapping):
+    """Every value of a name -> value mapping in its double-quoted form, in the mapping's order."""
+    return {str(name): app_systemd_env_value(value, str(name)) for name, value in (mapping or {}).items()}
+
+
 class FilterModule:
     def filters(self):
-        return {"app_systemd_env_value": app_systemd_env_value}
+        return {"app_systemd_env_value": app_systemd_env_value, "app_systemd_env_values": app_systemd_env_values}

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[3]
 # scripts/lanes.sh sets PYWEB_RELEASE_REPEAT=1 when the same call also runs this scenario on the
 # default Debian release. A test whose outcome cannot depend on the host's release (a variable
 # refused on the controller, the collection's packaging) then runs once, on the default release.
-release_independent = pytest.mark.skipif(os.environ.get("PYWEB_RELEASE_REPEAT") == "1",
+RELEASE_REPEAT = os.environ.get("PYWEB_RELEASE_REPEAT") == "1"
+release_independent = pytest.mark.skipif(RELEASE_REPEAT,
                                          reason="does not depend on the host's release; ran on the default release")
 
 

@@ -109,9 +109,11 @@ def host_http(host, path, socket=None, https=False, method="GET", body=None, hea
 
 
 def unit_environment(host, unit):
-    """The environment systemd gave a service's main process, exactly (read from /proc as root)."""
-    pid = host.check_output(f"systemctl show --property MainPID --value {unit}")
-    assert pid and pid != "0", f"{unit} has no main process"
-    raw = host.check_output(f"base64 --wrap 0 /proc/{pid}/environ")
+    """What a service's processes get from its EnvironmentFile= lines, as systemd itself parses
+    them (a transient unit reading the same files). /proc/<pid>/environ cannot tell: setproctitle
+    writes Gunicorn's process titles over it."""
+    files = host.check_output(f"systemctl show --property EnvironmentFiles --value {unit}").splitlines()
+    properties = " ".join(f"--property EnvironmentFile={line.split()[0]}" for line in files if line.strip())
+    raw = host.check_output(f"systemd-run --quiet --wait --pipe {properties} /usr/bin/env -0 | base64 --wrap 0")
     entries = base64.b64decode(raw).decode("utf-8").split("\0")
     return dict(entry.split("=", 1) for entry in entries if entry)

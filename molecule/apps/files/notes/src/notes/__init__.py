@@ -47,6 +47,11 @@ def create_app():
         db.commit()
         return jsonify(saved=True), 201
 
+    @app.get("/env")
+    def env():
+        # A test app: it shows the test's own variables, so the test can compare them byte for byte.
+        return jsonify({name: value for name, value in os.environ.items() if name.startswith("NOTES_")})
+
     @app.get("/where")
     def where():
         # URLs the app builds itself: they must carry the route prefix Nginx stripped.

@@ -49,9 +49,13 @@ def make_lanes():
     return [name for lane in match.group(1).split() for name in lane.split(",")]
 
 
+# Scenarios too long for `make test`, run by hand (their molecule.yml says why and how).
+BY_HAND = ["upgrade"]
+
+
 def test_make_lanes_hold_every_scenario_once_on_the_default_release():
     """A scenario missing from LANES would silently never run in `make test`."""
-    assert sorted(name for name in make_lanes() if "@" not in name) == SCENARIOS
+    assert sorted(name for name in make_lanes() if "@" not in name) == sorted(set(SCENARIOS) - set(BY_HAND))
 
 
 def test_make_lanes_run_default_and_apps_on_debian_12_too():
@@ -63,15 +67,18 @@ def test_lanes_refuse_an_unknown_release():
     assert result.returncode == 2 and "must be 12 or 13" in result.stderr
 
 
-# The host settings live once, in molecule/resources/vars/platform.yml; a scenario names its hosts.
+# The host settings live once, in molecule/resources/vars/platform.yml; a scenario names its hosts
+# (and `upgrade`, which starts on Debian 12 whatever PYWEB_DEBIAN says, its image).
 PLATFORM_KEYS = {"name", "groups", "published_ports", "networks", "hostname"}
+IMAGE_SCENARIOS = {"upgrade"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_scenarios_take_host_settings_from_the_shared_platform(scenario):
     platforms = load_yaml(ROOT / "molecule" / scenario / "molecule.yml")["platforms"]
+    allowed = PLATFORM_KEYS | ({"image"} if scenario in IMAGE_SCENARIOS else set())
     for platform in platforms:
-        assert set(platform) <= PLATFORM_KEYS, f"{platform['name']}: {sorted(set(platform) - PLATFORM_KEYS)}"
+        assert set(platform) <= allowed, f"{platform['name']}: {sorted(set(platform) - allowed)}"
 
 
 def test_shared_platform_is_the_create_step_of_every_scenario():

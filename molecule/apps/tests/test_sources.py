@@ -218,8 +218,12 @@ def test_wheelhouse_installs_offline_into_a_new_virtualenv(host, playbook, tmp_p
     with (src / "requirements.txt").open("a") as requirements:
         requirements.write("six==1.17.0\n")
     wheelhouse = tmp_path / "wheelhouse"
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest",
-                    str(wheelhouse), "--requirement", str(src / "requirements.txt")], check=True, capture_output=True)
+    # Wheels for the host's interpreter (3.11 on Debian 12, 3.13 on 13), not the controller's:
+    # compiled ones such as setproctitle's are built per Python version.
+    python = host.check_output("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+                    "--python-version", python, "--dest", str(wheelhouse),
+                    "--requirement", str(src / "requirements.txt")], check=True, capture_output=True)
     master = main_pid(host, "src-offline")
     deploy(playbook, dict(online, src=str(src), wheelhouse=str(wheelhouse)))
     assert version(host, "src-offline") == "offline"

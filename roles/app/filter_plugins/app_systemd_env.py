@@ -38,4 +38,4 @@ def app_systemd_env_values(mapping):
 
 class FilterModule:
     def filters(self):
-        return {"app_systemd_env_value": app_systemd_env_value, "app_systemd_env_values": app_systemd_env_values}
+        return {"app_systemd_env_values": app_systemd_env_values}

@@ -1,5 +1,7 @@
 """The whole stack of site.yml on one host, proven through Nginx the way a client sees it."""
 
+import time
+
 import pytest
 
 BASE = "https://localhost"
@@ -72,3 +74,23 @@ def test_nginx_answers_its_own_health_path(http):
     response = http(f"{BASE}/nginx-health")
     assert response.status == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_nginx_drops_an_idle_upstream_connection_before_gunicorn_does(host, http):
+    """Nginx must close an idle keep-alive connection to Gunicorn first: if Gunicorn closes it
+    (gunicorn_keepalive, 5 s) while Nginx still holds it (its upstream keepalive_timeout), the next
+    request Nginx sends on it fails, and a POST is not retried."""
+    socket = "/run/gunicorn/async-api.sock"
+
+    def connections():
+        # Accepted connections list the socket's path as their local address; `ss -x` omits LISTEN.
+        return sum(socket in line.split() for line in host.check_output("ss -xH").splitlines())
+
+    assert http(f"{BASE}/async-api/hello").status == 200
+    answered = time.monotonic()
+    assert connections() >= 1, "Nginx kept no idle connection to the app: keep-alive is off"
+    while connections() and time.monotonic() - answered < 10:
+        time.sleep(0.1)
+    closed_after = time.monotonic() - answered
+    # Nginx closes at 4 s (nginx_upstreams[].keepalive_timeout), Gunicorn would at 5 s.
+    assert closed_after < 4.8, f"the idle upstream connection lasted {closed_after:.1f} s"

@@ -37,6 +37,23 @@ def test_request_id_is_made_when_the_client_sends_none(curl):
     assert headers["x-request-id"] == body["headers"]["x-request-id"]
 
 
+# A client's id lands in JSON error bodies that Nginx writes without escaping: one that is not a
+# plain token would break the JSON (or forge keys in it), so Nginx makes its own instead.
+@pytest.mark.parametrize("sent", ['x", "status": 200, "forged": "1', "back\\slash", "r" * 129])
+def test_a_request_id_that_is_not_a_plain_token_is_replaced(curl, sent):
+    status, headers, body = curl.json(f"{BASE}/no-such-page", "--header", f"X-Request-ID: {sent}")
+    assert status == 404
+    assert body == {"error": "not_found", "status": 404, "request_id": body["request_id"]}
+    assert re.fullmatch(r"[0-9a-f]{32}", body["request_id"])
+    assert headers["x-request-id"] == body["request_id"]
+
+
+def test_a_plain_token_request_id_is_kept_in_error_bodies(curl):
+    token = "0b1f:req.42_A+b/c=-"
+    status, _, body = curl.json(f"{BASE}/no-such-page", "--header", f"X-Request-ID: {token}")
+    assert (status, body["request_id"]) == (404, token)
+
+
 def test_prefix_without_slash_redirects(curl):
     status, headers, _ = curl.get(f"{BASE}/sync-api")
     assert status == 308

@@ -46,13 +46,21 @@ def test_keys_both_roles_have_set_both():
 
 
 def test_the_include_lists_every_role_variable_once():
-    """roles/apps/tasks/app.yml passes each role every variable of its spec, from the mapping."""
-    tasks = load_yaml(ROOT / "roles/apps/tasks/app.yml")
-    for task, (role, options) in zip(tasks, (("app", APP), ("gunicorn", GUNICORN))):
-        assert task["ansible.builtin.include_role"]["name"] == role
-        assert list(task["vars"]) == list(options)
-        for var, value in task["vars"].items():
-            assert value == f"{{{{ apps_item.{role}.{var} }}}}"
+    """roles/apps/tasks/app.yml passes both roles every variable of their specs, from the mapping,
+    on the block around each app's steps."""
+    (block,) = load_yaml(ROOT / "roles/apps/tasks/app.yml")
+    assert list(block["vars"]) == list(APP) + list(GUNICORN)
+    for var, value in block["vars"].items():
+        role = var.split("_", 1)[0]
+        assert value == f"{{{{ apps_item.{role}.{var} }}}}"
+
+
+def test_every_step_of_an_app_runs_with_those_variables():
+    """The steps files run only inside app.yml's block, and name the roles they run."""
+    (block,) = load_yaml(ROOT / "roles/apps/tasks/app.yml")
+    assert block["block"][0]["ansible.builtin.include_tasks"] == "app_{{ __apps_tasks_from }}.yml"
+    for steps in ("assert", "deploy", "rollback"):
+        assert (ROOT / f"roles/apps/tasks/app_{steps}.yml").is_file()
 
 
 def test_a_good_entry_has_no_problems():
@@ -222,3 +230,15 @@ def test_there_are_shipped_app_lists():
 def test_every_shipped_app_list_meets_the_contract(path):
     """The inventories', the benchmark's and the scenarios' app lists: every entry passes the checks."""
     assert contract.pyweb_app_problems(app_lists(path), ENTRY) == []
+
+
+def test_the_deploy_steps_variables_are_not_entry_keys():
+    """app_switch and gunicorn_release_dir belong to the apps role's deploy steps
+    (roles/apps/tasks/app_deploy.yml): an entry cannot set them, and the mapping hands the roles
+    their defaults, a plain deploy, which the steps override."""
+    assert "switch" not in ENTRY and "release_dir" not in ENTRY
+    assert problems({"name": "shop", "src": "/srv/x", "switch": False}) == [
+        "pyweb_apps[0] (shop): unknown key 'switch'. The keys an entry takes are in roles/apps/README.md."]
+    result = role_vars({"name": "shop", "src": "/srv/x"})
+    assert result["app"]["app_switch"] is True
+    assert result["gunicorn"]["gunicorn_release_dir"] == ""

@@ -144,15 +144,28 @@ def test_the_override_template_is_in_force(host):
 ], ids=["secret-missing", "factory-misspelt"])
 def test_an_app_that_cannot_start_is_refused_with_its_traceback(host, playbook, change, failing_task, traceback):
     master = main_pid(host, "notes")
+    release = os.path.basename(host.file("/srv/notes/current").linked_to)
+    secrets = host.file("/etc/pyweb/notes/secrets").content_string
     try:
         out = playbook("apps.yml", {"pyweb_apps": [], "pyweb_apps__real": [entry("notes", **change)],
                                     "pyweb_apps_limit": ["notes"]}, expect_success=False)
         failed = out[out.index("fatal: "):]
         assert traceback in failed, failed[:3000]
         assert failing_task in out[:out.index("fatal: ")].rsplit("TASK [", 1)[1]
+        assert f"failed at the check step ({failing_task}: " in failed
+        assert f"Switched back to release {release} with its previous environment, config and units; " \
+               "notes serves it (/health answers 2xx)." in failed
         # The running service never restarted into the broken app.
         assert main_pid(host, "notes") == master
         assert get(host, "notes", "/health")[0] == 200
+        # Nor will it at its next start: the previous secrets are back (a bad environment value is
+        # switched back like bad code), and no copy of them is left behind.
+        assert host.file("/etc/pyweb/notes/secrets").content_string == secrets
+        assert host.run("find /etc/pyweb/notes /etc/gunicorn -name '*~'").stdout == ""
+        host.run("systemctl restart notes.service")
+        assert wait_for(lambda: host.service("notes.service").is_running
+                        and get(host, "notes", "/health")[0] == 200)
+        assert unit_environment(host, "notes.service")["SECRET_KEY"] == entry("notes")["secrets"]["SECRET_KEY"]
     finally:
         playbook("apps.yml", {"pyweb_apps": [], "pyweb_apps_limit": ["notes"]})
     assert get(host, "notes", "/health")[0] == 200

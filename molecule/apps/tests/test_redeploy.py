@@ -1,6 +1,9 @@
 """A code change reloads gracefully (same master, new workers, new answer); rollback restores
-the previous answer. Runs after test_apps.py (file order) because it changes the release."""
+the previous answer; a release that fails its import check or its health gate never stays live:
+the previous release serves, also after a worker respawn and a restart. Runs after test_apps.py
+(file order) because it changes the release."""
 
+import os
 import re
 import shutil
 
@@ -9,6 +12,37 @@ from conftest import ROOT, get, main_pid, wait_for, worker_pids
 
 def version(host):
     return get(host, "sync-api", "/hello")[1]["version"]
+
+
+def copy_with(tmp_path, edit):
+    """The demo's Flask app with its app.py edited."""
+    src = tmp_path / "sync_api"
+    shutil.copytree(ROOT / "examples/apps/sync_api", src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "app.py").write_text(edit((src / "app.py").read_text()))
+    return src
+
+
+def current_release(host, app="sync-api"):
+    return os.path.basename(host.file(f"/srv/{app}/current").linked_to)
+
+
+def backups(host, app):
+    """Copies of replaced files (name.<pid>.<date>@<time>~) a deploy keeps only until it passed or
+    was switched back."""
+    return host.run(f"find /etc/gunicorn /etc/pyweb/{app} /etc/systemd/system -maxdepth 1 -name '*~'").stdout.split()
+
+
+def serves_after_respawn_and_restart(host, app, serves):
+    """serves() holds now, after kill -9 of a worker (its replacement imports `current` again) and
+    after a restart of the unit (a new master reads the config, the unit and the environment)."""
+    assert wait_for(serves), f"{app} does not serve the expected release"
+    workers = worker_pids(host, app)
+    host.run("kill -9 %s", str(workers[0]))
+    assert wait_for(lambda: (pids := worker_pids(host, app)) and workers[0] not in pids and len(pids) == len(workers))
+    assert wait_for(serves), f"{app} serves another release once a worker respawned"
+    host.run("systemctl restart %s.service", app)
+    assert wait_for(lambda: host.service(f"{app}.service").is_running and serves()), (
+        f"{app} serves another release after a restart")
 
 
 def test_code_change_reloads_and_rollback_restores(host, demo_apps, playbook, tmp_path):
@@ -38,7 +72,31 @@ def test_code_change_reloads_and_rollback_restores(host, demo_apps, playbook, tm
     assert get(host, "sync-api", "/healthz")[0] == 200
 
 
-def test_environment_change_restarts_and_a_failing_health_check_fails_the_play(host, demo_apps, playbook, tmp_path):
+def test_a_release_that_cannot_import_never_goes_live(host, demo_apps, playbook, tmp_path):
+    demo = next(app for app in demo_apps if app["name"] == "sync-api")
+    before = current_release(host)
+    history = host.file("/srv/sync-api/releases.history").content_string
+    broken = copy_with(tmp_path, lambda code: re.sub(r'^VERSION = "1"$', 'VERSION = "bad"\nimport no_such_module',
+                                                     code, flags=re.M))
+    try:
+        out = playbook("apps.yml", {"pyweb_apps": [dict(demo, src=str(broken), releases_keep=1)]},
+                       expect_success=False)
+        assert "No module named 'no_such_module'" in out
+        assert "sync-api: the deploy of release " in out
+        assert "failed at the check step (Render gunicorn.conf.py: " in out
+        assert f"Switched back to release {before} with its previous environment, config and units; " \
+               "sync-api serves it (/healthz answers 2xx)." in out
+        assert current_release(host) == before
+        assert host.file("/srv/sync-api/releases.history").content_string == history
+        assert host.file(f"/srv/sync-api/releases/{before}/venv/bin/gunicorn").exists
+        assert backups(host, "sync-api") == []
+        serves_after_respawn_and_restart(host, "sync-api", lambda: version(host) == "1")
+    finally:
+        playbook("apps.yml", {"pyweb_apps": [dict(demo, src=str(ROOT / "examples/apps/sync_api"))]})
+    assert version(host) == "1"
+
+
+def test_environment_change_restarts_and_a_failing_health_check_switches_back(host, demo_apps, playbook, tmp_path):
     demo = next(app for app in demo_apps if app["name"] == "sync-api")
     src = str(ROOT / "examples/apps/sync_api")
     master = main_pid(host, "sync-api")
@@ -49,23 +107,40 @@ def test_environment_change_restarts_and_a_failing_health_check_fails_the_play(h
         assert "Restart onto the new unit, interpreter or environment" in out
         assert main_pid(host, "sync-api") != master
         assert get(host, "sync-api", "/hello")[1]["message"] == "restarted"
+        before = current_release(host)
+        config = host.file("/etc/gunicorn/sync-api.conf.py").content_string
 
-        # An app that deploys but never turns healthy fails the play, with the unit's journal shown.
-        # Its entry asks for Gunicorn's access log, so the journal carries the failing request too.
-        broken = tmp_path / "sync_api"
-        shutil.copytree(src, broken, ignore=shutil.ignore_patterns("__pycache__"))
-        code = (broken / "app.py").read_text()
-        (broken / "app.py").write_text(
-            code.replace('return jsonify(status="ok", app=APP_NAME)', 'return jsonify(status="broken", app=APP_NAME), 503')
-        )
+        # An app that imports but never turns healthy fails its health gate, with the unit's journal
+        # shown; its entry asks for Gunicorn's access log, so the journal carries the failing request
+        # too. It goes live only until then: the previous release, config and environment come
+        # back, and with releases_keep 1 the previous release was not pruned before the gate.
+        def broken_health(code):
+            code = re.sub(r'^VERSION = "1"$', 'VERSION = "3"', code, flags=re.M)
+            return code.replace('return jsonify(status="ok", app=APP_NAME)',
+                                'return jsonify(status="broken", app=APP_NAME), 503')
+
+        broken = copy_with(tmp_path, broken_health)
         out = playbook(
             "apps.yml",
-            {"pyweb_apps": [dict(changed_env, src=str(broken), access_log=True)], "gunicorn_health_retries": 3},
+            {"pyweb_apps": [dict(changed_env, src=str(broken), access_log=True, releases_keep=1)],
+             "gunicorn_health_retries": 3},
             expect_success=False,
         )
         assert "sync-api did not answer /healthz with a 2xx within 3 s." in out
         assert "journalctl -u sync-api:" in out
         assert '"GET /healthz HTTP/1.1" 503' in out
+        assert "failed at the health gate step (Fail with the journal: sync-api did not answer /healthz" in out
+        assert f"Switched back to release {before} with its previous environment, config and units; " \
+               "sync-api serves it (/healthz answers 2xx)." in out
+        assert "Reload gracefully onto the previous release and config" in out
+        assert current_release(host) == before
+        assert host.file("/etc/gunicorn/sync-api.conf.py").content_string == config
+        assert host.file(f"/srv/sync-api/releases/{before}/venv/bin/gunicorn").exists
+        assert backups(host, "sync-api") == []
+        serves_after_respawn_and_restart(
+            host, "sync-api",
+            lambda: get(host, "sync-api", "/healthz")[0] == 200 and version(host) == "1"
+            and get(host, "sync-api", "/hello")[1]["message"] == "restarted")
     finally:
         # The demo's own app and environment bring it back, whatever failed above.
         playbook("apps.yml", {"pyweb_apps": [dict(demo, src=src)]})

@@ -31,7 +31,7 @@ ROLES = ("app", "gunicorn")
 # Role variables no entry sets. The host's layout is the same for every app on it (set these in
 # group_vars); the others are derived from the entry and the run.
 HOST_WIDE = ("app_base_dir", "app_config_dir", "gunicorn_config_dir", "gunicorn_reserved_memory_mb")
-DERIVED = ("app_rollback", "gunicorn_app_dir", "gunicorn_environment_files")
+DERIVED = ("app_rollback", "app_switch", "gunicorn_app_dir", "gunicorn_environment_files", "gunicorn_release_dir")
 
 # Older spellings an entry key may still be written as (Ansible's role argument specs have no
 # aliases, so the checks and the mapping here accept them).
@@ -215,6 +215,10 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
         base_dir = resolved.get("app_base_dir", raw.get("app_base_dir"))
         config_dir = resolved.get("app_config_dir", raw.get("app_config_dir"))
         resolved["app_rollback"] = bool(rollback)
+        # The apps role builds and checks each release before it switches (roles/apps/tasks/deploy.yml):
+        # it sets these two for those steps; as the roles' defaults they mean a plain deploy.
+        resolved["app_switch"] = True
+        resolved["gunicorn_release_dir"] = ""
         resolved["gunicorn_app_dir"] = f"{base_dir}/{name}"
         resolved["gunicorn_environment_files"] = [f"{config_dir}/{name}/environment", f"{config_dir}/{name}/secrets"]
         # Role defaults that refer to other variables ("{{ app_name }}", "{{ gunicorn_app_dir }}/shared")

@@ -242,3 +242,34 @@ def test_the_deploy_steps_variables_are_not_entry_keys():
     result = role_vars({"name": "shop", "src": "/srv/x"})
     assert result["app"]["app_switch"] is True
     assert result["gunicorn"]["gunicorn_release_dir"] == ""
+
+
+def test_state_sets_both_roles_and_an_absent_entry_needs_only_its_name():
+    assert problems({"name": "old", "state": "absent"}) == []
+    assert problems({"name": "old", "state": "gone"}) != []
+    absent = role_vars({"name": "old", "state": "absent", "purge_data": True})
+    assert (absent["app"]["app_state"], absent["gunicorn"]["gunicorn_state"]) == ("absent", "absent")
+    assert absent["app"]["app_purge_data"] is True
+    present = role_vars({"name": "new", "src": "/x"})
+    assert (present["app"]["app_state"], present["app"]["app_purge_data"]) == ("present", False)
+
+
+NGINX_UPSTREAMS = [{"name": "old_api", "servers": [{"address": "unix:/run/gunicorn/old.sock"}]},
+                   {"name": "new_api", "servers": [{"address": "unix:/run/gunicorn/new.sock"}]},
+                   {"name": "remote", "servers": [{"address": "10.0.0.5:8000"}]}]
+NGINX_SITES = [{"name": "pyweb", "static": [{"path": "/static/", "root": "/srv/old/current/static/"},
+                                            {"path": "/media/", "root": "/srv/older/media"}]}]
+
+
+def test_nginx_settings_that_point_at_an_absent_app_are_named():
+    selected = [role_vars({"name": "old", "state": "absent"}), role_vars({"name": "new", "src": "/x"})]
+    found = contract.pyweb_absent_app_references(selected, NGINX_UPSTREAMS, NGINX_SITES)
+    assert found == [
+        "nginx_upstreams[old_api] sends requests to unix:/run/gunicorn/old.sock, the socket of old, "
+        "whose entry in pyweb_apps has state absent",
+        "nginx_sites[pyweb].static[/static/] serves files from /srv/old/, the directory of old, "
+        "whose entry in pyweb_apps has state absent",
+    ]
+    # /srv/older is another app's directory; a present app's socket is no problem.
+    assert contract.pyweb_absent_app_references(selected[1:], NGINX_UPSTREAMS, NGINX_SITES) == []
+    assert contract.pyweb_absent_app_references(selected, None, None) == []

@@ -88,7 +88,7 @@ elif req.get("https"):
     # By name, so that TLS sends it (SNI): Nginx refuses handshakes for names it does not serve.
     conn = http.client.HTTPSConnection("localhost", 443, timeout=10, context=ssl._create_unverified_context())
 else:
-    conn = http.client.HTTPConnection("127.0.0.1", 80, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", req.get("port") or 80, timeout=10)
 headers = dict(req.get("headers") or {})
 headers.setdefault("Host", "localhost")
 body = req.get("body")
@@ -99,10 +99,11 @@ print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in re
 """
 
 
-def host_http(host, path, socket=None, https=False, method="GET", body=None, headers=None):
-    """Send one request from inside the test host: to a unix socket, or to Nginx on 127.0.0.1
-    (https=True for 443). Returns {"status", "headers" (lower-case names), "body"}."""
-    request = {"path": path, "socket": socket, "https": https, "method": method, "body": body, "headers": headers}
+def host_http(host, path, socket=None, https=False, method="GET", body=None, headers=None, port=None):
+    """Send one request from inside the test host: to a unix socket, or to 127.0.0.1 (Nginx's 80,
+    https=True for 443, or another port). Returns {"status", "headers" (lower-case names), "body"}."""
+    request = {"path": path, "socket": socket, "https": https, "method": method, "body": body, "headers": headers,
+               "port": port}
     cmd = host.run("python3 -c %s %s", _HOST_HTTP, json.dumps(request))
     assert cmd.rc == 0, f"request {method} {path} failed on the host: {cmd.stderr}"
     return json.loads(cmd.stdout)

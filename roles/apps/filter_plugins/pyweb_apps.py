@@ -242,9 +242,35 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
     return out
 
 
+def pyweb_absent_app_references(selected, upstreams=None, sites=None) -> list[str]:
+    """Nginx settings of the same host that still point at an app being removed (``state: absent``
+    in its entry; ``selected`` is pyweb_app_role_vars' output): an upstream server on the app's unix
+    socket, or a static location whose root is inside the app's directory. Each problem names the
+    Nginx variable and the app."""
+    problems = []
+    for app in selected:
+        if app["app"].get("app_state") != "absent":
+            continue
+        name, bind = app["name"], app["gunicorn"]["gunicorn_bind"]
+        app_dir = f"{app['app']['app_base_dir'].rstrip('/')}/{name}/"
+        for upstream in upstreams or []:
+            for server in upstream.get("servers") or []:
+                if bind.startswith("unix:") and server.get("address") == bind:
+                    problems.append(f"nginx_upstreams[{upstream.get('name')}] sends requests to {bind}, the socket "
+                                    f"of {name}, whose entry in pyweb_apps has state absent")
+        for site in sites or []:
+            for static in site.get("static") or []:
+                root = str(static.get("root") or "").rstrip("/") + "/"
+                if root.startswith(app_dir):
+                    problems.append(f"nginx_sites[{site.get('name')}].static[{static.get('path')}] serves files "
+                                    f"from {app_dir}, the directory of {name}, whose entry in pyweb_apps has state absent")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
+            "pyweb_absent_app_references": pyweb_absent_app_references,
             "pyweb_app_problems": pyweb_app_problems,
             "pyweb_app_role_vars": pyweb_app_role_vars,
         }

@@ -1,0 +1,95 @@
+"""An app's life on a host after its first deploy: socket activation turned off, a rename that keeps
+the TCP port, removal (`state: absent`) with and without its data, and Nginx settings that still
+point at an app being removed. A throwaway app, `scratch`, a copy of the demo's Flask app, so the
+other tests' apps are untouched; the tests run in file order, each on what the previous left."""
+
+import pytest
+from conftest import ROOT, host_http, wait_for
+from pyweb_testlib import release_independent
+from test_real_apps import entry as real_entry
+
+pytestmark = release_independent
+
+PORT = 8071
+DATA = "kept across the rename"
+
+
+def scratch(name="scratch", **changes):
+    """The demo's Flask app under another name, on its own TCP port."""
+    return {"name": name, "src": str(ROOT / "examples/apps/sync_api"), "module": "app:app",
+            "profile": "io", "worker_class": "gthread", "bind": f"127.0.0.1:{PORT}",
+            "secrets": {"SECRET_KEY": "scratch-not-secret"}, **changes}
+
+
+def answering_app(host):
+    """The app name that answers on PORT, or None when nothing does."""
+    result = host.run("python3 -c %s",
+                      "import json, urllib.request; "
+                      f"print(json.load(urllib.request.urlopen('http://127.0.0.1:{PORT}/hello', timeout=5))['app'])")
+    return result.stdout.strip() if result.rc == 0 else None
+
+
+def unit(host, name):
+    """LoadState, ActiveState and UnitFileState of a unit."""
+    out = host.check_output("systemctl show --property LoadState,ActiveState,UnitFileState %s", name)
+    return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def listeners(host):
+    """The processes listening on PORT (ss -p names them)."""
+    return host.check_output("ss -Hltnp 'sport = :%s'", str(PORT))
+
+
+def test_a_socket_activated_app_on_a_tcp_port_serves(host, playbook):
+    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=True)]})
+    assert wait_for(lambda: answering_app(host) == "scratch")
+    assert unit(host, "scratch.socket")["ActiveState"] == "active"
+    assert "systemd" in listeners(host)
+    host.run_expect([0], "install -o scratch -g scratch -m 0640 /dev/null /srv/scratch/shared/keep.txt")
+    host.run_expect([0], "echo %s > /srv/scratch/shared/keep.txt", DATA)
+
+
+def test_turning_socket_activation_off_stops_the_socket(host, playbook):
+    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False)]})
+    # Before, the socket kept listening on the port and Gunicorn could not bind it.
+    assert wait_for(lambda: answering_app(host) == "scratch")
+    socket = unit(host, "scratch.socket")
+    assert socket["ActiveState"] == "inactive" and socket["LoadState"] == "not-found", socket
+    assert not host.file("/etc/systemd/system/sockets.target.wants/scratch.socket").exists
+    assert "gunicorn" in listeners(host) and "systemd" not in listeners(host)
+
+
+def test_a_rename_takes_over_the_port_and_the_old_app_is_removed(host, playbook):
+    playbook("apps.yml", {"pyweb_apps": [scratch(state="absent"), scratch("scratch2", socket_activation=True)]})
+    assert wait_for(lambda: answering_app(host) == "scratch2")
+    for name in ("scratch.service", "scratch.socket"):
+        state = unit(host, name)
+        assert (state["LoadState"], state["ActiveState"]) == ("not-found", "inactive"), (name, state)
+    for path in ("/etc/pyweb/scratch", "/etc/gunicorn/scratch.conf.py", "/srv/scratch/releases",
+                 "/srv/scratch/venvs", "/srv/scratch/current", "/srv/scratch/releases.history"):
+        assert not host.file(path).exists, f"{path} stayed after state: absent"
+    # The data and the user that owns it stay without purge_data.
+    assert host.file("/srv/scratch/shared/keep.txt").content_string.strip() == DATA
+    assert host.user("scratch").exists
+
+
+def test_nginx_settings_that_point_at_an_app_being_removed_are_refused(host, playbook):
+    notes_socket = "/run/gunicorn/notes.sock"
+    before = host_http(host, "/health", socket=notes_socket)
+    out = playbook("apps.yml", {"pyweb_apps__real": [real_entry("notes", state="absent"), real_entry("chat")],
+                                "pyweb_apps_limit": ["notes"]}, expect_success=False)
+    assert ("nginx_upstreams[notes] sends requests to unix:/run/gunicorn/notes.sock, the socket of notes, "
+            "whose entry in pyweb_apps has state absent") in out
+    # Refused before anything changed: notes still serves.
+    assert host_http(host, "/health", socket=notes_socket)["status"] == before["status"] == 200
+    assert host.file("/etc/pyweb/notes/secrets").exists
+
+
+@pytest.mark.parametrize("name", ["scratch", "scratch2"])
+def test_purge_data_removes_the_data_and_the_user(host, playbook, name):
+    playbook("apps.yml", {"pyweb_apps": [scratch(name, state="absent", purge_data=True)]})
+    assert not host.file(f"/srv/{name}").exists
+    assert not host.user(name).exists
+    assert not host.group(name).exists
+    assert unit(host, f"{name}.service")["LoadState"] == "not-found"
+    assert answering_app(host) is None

@@ -1,0 +1,73 @@
+"""Failed deploys under load: a release that cannot import and a release whose health path fails
+are each refused, `current` switches back (roles/apps/tasks/app_deploy.yml), and no request fails
+on the way. Runs before test_zero_downtime.py (file order), on the converged host's sync-api.
+
+Why it exists: switching back is half the promise; the other half is what clients see meanwhile.
+A release that cannot import is refused before it goes live, so it never answers a client. A
+release whose health path fails answers from its reload until the health gate gives up and the
+previous release is reloaded: that window is measured and bounded, and nothing fails in it.
+"""
+
+import json
+import re
+import shutil
+import time
+
+from conftest import ROOT, SERVER_NAME, Load, report, request, run_playbook, sync_api_entry
+
+PATH = "/sync-api/hello"
+RATE = 100
+
+
+def version_of(body):
+    return json.loads(body)["version"]
+
+
+def broken_release(tmp_path, name, edit):
+    src = tmp_path / name
+    shutil.copytree(ROOT / "examples/apps/sync_api", src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "app.py").write_text(edit((src / "app.py").read_text()))
+    return src
+
+
+def cannot_import(code):
+    return re.sub(r'^VERSION = ".*"$', 'VERSION = "cannot-import"\nimport no_such_module', code, flags=re.M)
+
+
+def unhealthy(code):
+    code = re.sub(r'^VERSION = ".*"$', 'VERSION = "unhealthy"', code, flags=re.M)
+    return code.replace('return jsonify(status="ok", app=APP_NAME)', 'return jsonify(status="broken", app=APP_NAME), 503')
+
+
+def test_failed_deploys_under_load_fail_no_request_and_serve_the_previous_release(address, tmp_path):
+    live = version_of(request(address, SERVER_NAME, PATH)[2])
+    cases = {"check": cannot_import, "health gate": unhealthy}
+    times = {}
+    with Load(address, SERVER_NAME, PATH, rate=RATE, duration=1800, connections=8, tag=version_of) as load:
+        time.sleep(5)
+        for step, edit in cases.items():
+            src = broken_release(tmp_path, step.replace(" ", "-"), edit)
+            started = time.monotonic()
+            out = run_playbook("apps.yml", {"pyweb_apps": [sync_api_entry(src)], "pyweb_apps_limit": ["sync-api"],
+                                            "gunicorn_health_retries": 5}, expect_success=False)
+            times[step] = time.monotonic() - started
+            assert f"failed at the {step} step" in out, out[-3000:]
+            assert "sync-api serves it (/healthz answers 2xx)." in out
+        time.sleep(5)
+    result = load.result
+    unhealthy_served = [r.started for r in result.records if r.ok and r.tag == "unhealthy"]
+    window = max(unhealthy_served) - min(unhealthy_served) if unhealthy_served else 0.0
+
+    report("failed_deploys", result.summary())
+    for step, seconds in times.items():
+        report(f"failed_deploy_at_{step.replace(' ', '_')}_s", round(seconds, 1))
+    report("failed_deploys_failed_requests", len(result.failures))
+    report("unhealthy_release_served_s", round(window, 1))
+    assert result.failures == [], f"failed requests: {result.outcomes()}; first: {result.failures[:5]}"
+    tags = result.tags()
+    assert "cannot-import" not in tags, "a release that failed its import check answered clients"
+    assert set(tags) <= {live, "unhealthy"}, tags
+    # From its reload to the gate's verdict (5 tries, 1 s apart) and the reload back, with room for a
+    # busy machine; the last answers of the load came from the live release again.
+    assert window < 30, f"the unhealthy release answered for {window:.1f} s"
+    assert result.records[-1].tag == live

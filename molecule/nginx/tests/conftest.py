@@ -1,6 +1,7 @@
 """Helpers for the nginx scenario: real HTTP(S) through Nginx from inside the test host."""
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -57,3 +58,25 @@ WORKERS = "pgrep -P $(cat /run/nginx.pid) | sort"
 def converge(extra_vars, expect_success=True):
     """Run the scenario's converge playbook again with extra variables; return its output."""
     return run_playbook(CONVERGE, extra_vars, expect_success=expect_success)
+
+
+def recap_changed(output):
+    """The changed count of the play recap (colour codes removed: Molecule may force colour)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    return int(re.search(r"^pyweb-nginx\s*:.*\bchanged=(\d+)", plain, re.M).group(1))
+
+
+def served_certificate(host, server_name, *fields):
+    """Fields of the certificate Nginx serves for server_name, read through a real TLS handshake:
+    e.g. served_certificate(host, "localhost", "-fingerprint", "-sha256", "-enddate")."""
+    out = host.run(f"echo | openssl s_client -connect 127.0.0.1:443 -servername {server_name} 2>/dev/null"
+                   f" | openssl x509 -noout {' '.join(fields)}")
+    assert out.rc == 0, out.stderr
+    return out.stdout.strip()
+
+
+def task_output(output, name):
+    """What a run printed for one task of the nginx role (empty when the task did not run)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    _, found, rest = plain.partition(f"TASK [nginx : {name}]")
+    return rest.split("\nTASK [", 1)[0] if found else ""

@@ -7,7 +7,7 @@ import re
 
 from pyweb_testlib import wait_for
 
-from conftest import converge
+from conftest import converge, recap_changed
 
 NAMES = ["acme.pyweb.test"]
 MORE_NAMES = ["acme.pyweb.test", "www.acme.pyweb.test"]
@@ -27,12 +27,6 @@ def next_certificate(host, serial_before):
         names, serial = served(host)
         return names if serial != serial_before else None
     return wait_for(check)
-
-
-def changed(output):
-    """The changed count of the play recap (colour codes removed: Molecule may force colour)."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
-    return int(re.search(r"^pyweb-nginx\s*:.*\bchanged=(\d+)", plain, re.M).group(1))
 
 
 def test_an_added_name_is_in_the_next_certificate(host):
@@ -56,7 +50,7 @@ def test_the_same_names_do_not_issue_again(host):
 
     output = converge({"__nginx_acme_names": MORE_NAMES})
 
-    assert changed(output) == 0, output[-3000:]
+    assert recap_changed(output) == 0, output[-3000:]
     assert served(host) == (set(MORE_NAMES), serial_before)
 
 

@@ -27,6 +27,11 @@ CASES = {
         {"nginx_sites": [{"name": "x", "server_names": ["x.test"], "tls": {"enabled": True, "source": "files"}}]},
         "nginx_sites[x].tls is enabled without a usable certificate source",
     ),
+    # A renewal window as long as the validity would sign the certificates again on every run.
+    "renewal window too long": (
+        {"nginx_tls_selfsigned_renew_days": 365},
+        "nginx_tls_selfsigned_renew_days must be at least 1 and less than nginx_tls_selfsigned_days (365); got 365",
+    ),
     "duplicate path": (
         {"nginx_sites": [{"name": "x", "server_names": ["x.test"],
                           "routes": [{"path": "/a/", "upstream": "sync_api"}, {"path": "/a/", "upstream": "async_api"}]}]},

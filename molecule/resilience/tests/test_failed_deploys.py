@@ -67,7 +67,8 @@ def test_failed_deploys_under_load_fail_no_request_and_serve_the_previous_releas
     tags = result.tags()
     assert "cannot-import" not in tags, "a release that failed its import check answered clients"
     assert set(tags) <= {live, "unhealthy"}, tags
-    # From its reload to the gate's verdict (5 tries, 1 s apart) and the reload back, with room for a
-    # busy machine; the last answers of the load came from the live release again.
-    assert window < 30, f"the unhealthy release answered for {window:.1f} s"
+    # From its reload through the gate's 5 tries and the switch back to the reload onto the previous
+    # release: 21 s on a busy 2-vCPU machine; the bound leaves room for a busier one. The last
+    # answers of the load came from the live release again.
+    assert window < 60, f"the unhealthy release answered for {window:.1f} s"
     assert result.records[-1].tag == live

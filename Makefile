@@ -97,9 +97,6 @@ clean: ## Remove our containers, stop the download cache, and the engine if we s
 	@if scripts/engine.sh status >/dev/null 2>&1; then \
 	  scripts/demo.sh down; \
 	  scripts/host.sh remove pyweb-bench; \
-	  for r in $(RELEASES); do for s in $(SCENARIOS); do \
-	    PYWEB_DEBIAN=$$r molecule destroy -s $$s >/dev/null 2>&1 || echo "could not destroy scenario $$s (Debian $$r)"; \
-	  done; done; \
 	  scripts/lanes.sh --destroy; \
 	fi
 	@scripts/cache.sh stop

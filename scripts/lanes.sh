@@ -4,7 +4,8 @@
 # two or three lanes finish well before one long queue on a 2-core machine.
 #
 #   scripts/lanes.sh LANE...    LANE: scenarios separated by commas, e.g. resilience default,security
-#   scripts/lanes.sh --destroy  destroy what the last lanes left behind (after an interrupted run)
+#   scripts/lanes.sh --destroy  destroy the scenarios whose hosts may still exist: those the last
+#                               lanes or a run by hand left behind (after an interrupted run)
 #
 # A scenario runs on the Debian release in PYWEB_DEBIAN (13 unless set); SCENARIO@RELEASE runs it
 # on another one, e.g. default@12, with that release's image. When a call runs a scenario on
@@ -36,12 +37,23 @@ export PY_COLORS="${PY_COLORS:-0}" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0
 release_of() { if [[ $1 == *@* ]]; then echo "${1#*@}"; else echo "$PYWEB_DEBIAN"; fi; }
 
 # Molecule keeps a scenario's state under the ANSIBLE_HOME it ran with, so each lane's scenarios
-# are destroyed with their lane's.
+# are destroyed with their lane's, and those run by hand (`make molecule-NAME`, `molecule test`)
+# with the default ANSIBLE_HOME, on either release. Only scenarios whose state says their hosts
+# may exist are destroyed.
 destroy_all() {
-  local dir name
+  local dir name release home="${ANSIBLE_HOME:-$HOME/.ansible}"
+  for dir in "$PYWEB_ROOT"/molecule/*/molecule.yml; do
+    name=$(basename "$(dirname "$dir")")
+    molecule_created "$home" "$name" || continue
+    for release in 13 12; do
+      (cd "$PYWEB_ROOT" && PYWEB_DEBIAN="$release" molecule destroy -s "$name") >/dev/null 2>&1 ||
+        warn "could not destroy scenario $name (Debian $release)"
+    done
+  done
   for dir in "$LANES_DIR"/*/; do
     [[ -f "$dir/scenarios" ]] || continue
     for name in $(<"$dir/scenarios"); do
+      molecule_created "$dir/ansible" "${name%@*}" || continue
       (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$(release_of "$name")" \
         molecule destroy -s "${name%@*}") >/dev/null 2>&1 ||
         warn "could not destroy scenario $name (lane $(basename "$dir"))"

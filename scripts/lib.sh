@@ -45,6 +45,18 @@ run_logged() {
   fi
 }
 
+# molecule_created ANSIBLE_HOME SCENARIO: whether Molecule's state under that ANSIBLE_HOME says
+# the scenario's hosts may exist. A scenario whose last step was `destroy` says no; destroying it
+# again would only cost Molecule's start-up, some 15 s a scenario and release.
+molecule_created() {
+  local state
+  for state in "$1"/tmp/molecule.*."$2"/state.yml; do
+    [[ -f "$state" ]] || continue
+    grep -q '^created: false' "$state" || return 0
+  done
+  return 1
+}
+
 # apt_install PKG...: install Debian packages that are missing; no-op when all are present.
 apt_install() {
   local missing=() pkg

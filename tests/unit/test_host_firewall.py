@@ -86,3 +86,9 @@ def test_app_rule_without_sources_is_left_out():
 ])
 def test_ansible_client_inside_the_ssh_sources(address, sources, inside):
     assert firewall.host_address_in(address, sources) is inside
+
+
+def test_load_balancer_addresses_come_from_their_facts_and_a_host_without_facts_adds_none():
+    facts = [{"default_ipv4": {"address": "10.0.0.10"}, "default_ipv6": {"address": "2001:db8::10"}},
+             {}, {"default_ipv4": {"address": "10.0.0.11"}, "default_ipv6": {}}, {"default_ipv4": {"address": "10.0.0.10"}}]
+    assert firewall.host_default_addresses(facts) == ["10.0.0.10", "2001:db8::10", "10.0.0.11"]

@@ -5,6 +5,7 @@
 * ``host_address_in`` tells whether Ansible's own SSH client is among the accepted sources;
 * ``host_app_tcp_ports`` finds the TCP ports the apps of a host listen on, from their entries'
   ``bind`` (pyweb_apps and pyweb_apps__<suffix>);
+* ``host_default_addresses`` reads the load balancers' default addresses from their facts;
 * ``host_firewall_rules`` turns the variables into the list of accept rules the template writes,
   sources split by address family and merged, since nftables refuses overlapping networks in one
   set.
@@ -104,6 +105,18 @@ def host_address_in(address, sources) -> bool:
                and network.version == ip.version)
 
 
+def host_default_addresses(facts_list) -> list[str]:
+    """The default IPv4 and IPv6 addresses in a list of hosts' facts (the load balancers'), in
+    order and once each; a host without facts adds none."""
+    found = []
+    for facts in facts_list or []:
+        for key in ("default_ipv4", "default_ipv6"):
+            address = ((facts or {}).get(key) or {}).get("address") if isinstance(facts, Mapping) else None
+            if address and address not in found:
+                found.append(address)
+    return found
+
+
 def _families(sources) -> dict:
     """{'ipv4': [...], 'ipv6': [...], 'any': bool}: the sources merged per family, as nftables
     writes them (an address without /32 or /128). any: every address of both families."""
@@ -142,6 +155,7 @@ class FilterModule:
         return {
             "host_address_in": host_address_in,
             "host_app_tcp_ports": host_app_tcp_ports,
+            "host_default_addresses": host_default_addresses,
             "host_firewall_problems": host_firewall_problems,
             "host_firewall_rules": host_firewall_rules,
         }

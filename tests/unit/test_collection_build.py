@@ -36,7 +36,7 @@ def installed(tmp_path_factory):
 def test_artifact_carries_the_roles_and_no_local_state(installed):
     _, collections = installed
     tree = collections / "ansible_collections" / "pyweb" / "stack"
-    for role in ("app", "gunicorn", "nginx"):
+    for role in ("app", "gunicorn", "host", "nginx"):
         assert (tree / "roles" / role / "meta" / "argument_specs.yml").exists()
     assert not (tree / ".venv").exists()
     assert not (tree / ".state").exists()
@@ -50,7 +50,7 @@ def test_playbook_resolves_roles_by_fqcn_from_the_installed_artifact(installed):
         "name": "Use the roles from the installed collection",
         "hosts": "localhost",
         "gather_facts": False,
-        "roles": ["pyweb.stack.app", "pyweb.stack.gunicorn", "pyweb.stack.nginx"],
+        "roles": ["pyweb.stack.app", "pyweb.stack.gunicorn", "pyweb.stack.host", "pyweb.stack.nginx"],
     }]))
     # Only the installed copy is on the path: no roles_path into this checkout.
     env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections),

@@ -25,7 +25,7 @@ PREFIXES = {"apps": "pyweb_"}
 
 
 def test_there_are_roles():
-    assert {"app", "apps", "gunicorn", "nginx"} <= set(ROLES), f"roles with an argument spec: {ROLES}"
+    assert {"app", "apps", "gunicorn", "host", "nginx"} <= set(ROLES), f"roles with an argument spec: {ROLES}"
 
 
 @pytest.mark.parametrize("role", ROLES)

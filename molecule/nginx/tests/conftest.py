@@ -52,7 +52,8 @@ CONVERGE = Path(__file__).resolve().parents[1] / "converge.yml"
 # Every file and link under /etc/nginx with its checksum, and the workers of the running master:
 # equal before and after a refused run means the live configuration was never touched.
 SNAPSHOT = r"cd /etc/nginx && find . \( -type f -o -type l \) -print0 | sort -z | xargs -0 sha256sum"
-WORKERS = "pgrep -P $(cat /run/nginx.pid) | sort"
+# systemd's MainPID, not the pid file, whose place depends on nginx_systemd_hardening.
+WORKERS = "pgrep -P $(systemctl show --property MainPID --value nginx) | sort"
 
 
 def converge(extra_vars, expect_success=True):

@@ -1,7 +1,10 @@
 """The ACME site: certificate issued by the local pebble server through certbot's webroot
-challenge answered by Nginx, and renewal that reloads Nginx through the deploy hook."""
+challenge answered by Nginx, and renewal that reloads Nginx through the deploy hook, from the unit
+Debian's certbot.timer starts, with Nginx inside the role's systemd sandbox."""
 
 import time
+
+from pyweb_testlib import wait_for
 
 # RFC 2253 names read the same on OpenSSL 3.0 (Debian 12) and 3.5 (Debian 13), whose default
 # formats differ ("CN = Pebble" and "CN=Pebble").
@@ -27,19 +30,49 @@ def test_acme_site_proxies_with_the_issued_certificate(host):
     assert '"app": "sync-api"' in answer.stdout
 
 
+# certbot.service is what certbot.timer starts (`certbot -q renew`); for the test it forces the
+# renewal of the ACME site and trusts pebble, through a runtime drop-in that is removed afterwards.
+# Everything else is the timer's path: the same unit, and certbot's deploy hooks, among them the
+# role's pyweb-nginx-reload (`nginx -t`, then `systemctl reload nginx`).
+FORCE_RENEWAL = "/run/systemd/system/certbot.service.d/pyweb-test-force-renewal.conf"
+FORCE_RENEWAL_UNIT = """[Service]
+Environment=REQUESTS_CA_BUNDLE=/etc/pebble/cert.pem
+ExecStart=
+ExecStart=/usr/bin/certbot -q renew --force-renewal --no-random-sleep-on-renew --cert-name acme
+"""
+
+
+def nginx_processes(host):
+    master = int(host.check_output("systemctl show --property MainPID --value nginx"))
+    return master, set(host.check_output("pgrep -P %s", str(master)).split())
+
+
 def test_renewal_hook_reloads_nginx_with_the_new_certificate(host):
+    assert "pyweb-hardening.conf" in host.check_output("systemctl show --property DropInPaths --value nginx")
     _, serial_before = served(host)
-    # Without a terminal certbot waits up to 8 minutes first to spread load; not here.
-    renew = host.run("REQUESTS_CA_BUNDLE=/etc/pebble/cert.pem certbot renew --force-renewal"
-                     " --no-random-sleep-on-renew --cert-name acme --non-interactive")
-    assert renew.rc == 0, renew.stderr
-    for _ in range(20):
-        issuer, serial_after = served(host)
-        if serial_after != serial_before:
-            break
-        time.sleep(0.5)
+    master, workers = nginx_processes(host)
+    since = host.check_output("date +%s")
+    host.check_output("mkdir -p %s", FORCE_RENEWAL.rsplit("/", 1)[0])
+    host.check_output("printf %s %s > %s", "%s", FORCE_RENEWAL_UNIT, FORCE_RENEWAL)
+    try:
+        host.check_output("systemctl daemon-reload")
+        renew = host.run("systemctl start certbot.service")
+        assert renew.rc == 0, host.run("journalctl --no-pager --unit certbot.service --since @%s", since).stdout
+    finally:
+        host.run("rm -f %s && systemctl daemon-reload", FORCE_RENEWAL)
+
+    def renewed():
+        issuer, serial = served(host)
+        return issuer if serial != serial_before else None
+
+    issuer = wait_for(renewed, timeout=10)
+    assert issuer, f"Nginx still serves the certificate {serial_before}"
     assert issuer.startswith("CN=Pebble Intermediate CA")
-    assert serial_after != serial_before
+    # Reloaded in place by the hook: the same master, new workers, and systemd's record of it.
+    assert wait_for(lambda: nginx_processes(host)[1] - workers, timeout=15), "no new workers"
+    assert nginx_processes(host)[0] == master
+    journal = host.check_output("journalctl --no-pager --output cat --unit nginx.service --since @%s", since)
+    assert "Reload" in journal, journal
 
 
 def test_renewal_runs_from_the_certbot_timer(host):

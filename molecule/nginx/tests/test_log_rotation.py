@@ -35,7 +35,7 @@ def test_the_daily_timer_runs_logrotate(host):
 
 
 def test_nginx_writes_to_the_new_file_after_a_rotation(host, curl):
-    master = host.file("/run/nginx.pid").content_string.strip()
+    master = host.check_output("systemctl show --property MainPID --value nginx")
     before = f"rotation-before-{time.time_ns()}"
     request_with_id(curl, before)
     assert logged_in(host, ACCESS_LOG, before)
@@ -56,4 +56,4 @@ def test_nginx_writes_to_the_new_file_after_a_rotation(host, curl):
     new_log = host.file(ACCESS_LOG)
     assert (new_log.user, new_log.group, new_log.mode) == ("www-data", "adm", 0o640)
     # A reopen, not a restart.
-    assert host.file("/run/nginx.pid").content_string.strip() == master
+    assert host.check_output("systemctl show --property MainPID --value nginx") == master

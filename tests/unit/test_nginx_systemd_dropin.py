@@ -1,0 +1,101 @@
+"""The nginx role's systemd sandbox (templates/etc/systemd/system/nginx.service.d/), rendered by
+Ansible's own templating with the role's defaults and vars: what Nginx may write follows its log
+settings and nginx_systemd_read_write_paths, home folders open (read-only) only for something Nginx
+serves from there, and the unit and nginx.conf name the same pid file."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "nginx"
+TEMPLATES = ROLE / "templates" / "etc"
+
+
+def trusted(value):
+    """Mark strings as templates, as Ansible does for a role's own vars files."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {key: trusted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [trusted(item) for item in value]
+    return value
+
+
+ROLE_VARS = {
+    **trusted(yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())),
+    **trusted(yaml.safe_load((ROLE / "vars" / "main.yml").read_text())),
+}
+
+
+def render(template, **overrides):
+    variables = {**ROLE_VARS, "ansible_managed": "Ansible managed", "role_path": str(ROLE), **overrides}
+    source = (TEMPLATES / template).read_text()
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(source))
+
+
+def dropin(**overrides):
+    return render("systemd/system/nginx.service.d/pyweb-hardening.conf.j2", **overrides)
+
+
+def settings(conf, name):
+    return [line.split("=", 1)[1] for line in conf.splitlines() if line.startswith(f"{name}=")]
+
+
+def test_defaults_write_only_debians_log_and_temp_folders():
+    conf = dropin()
+    assert settings(conf, "ReadWritePaths") == ["-/var/log/nginx", "-/var/lib/nginx"]
+    assert settings(conf, "ProtectSystem") == ["strict"]
+    assert settings(conf, "ReadOnlyPaths") == ["/run"]
+    assert settings(conf, "ProtectHome") == ["yes"]
+    assert settings(conf, "NoNewPrivileges") == ["yes"]
+    assert settings(conf, "MemoryDenyWriteExecute") == ["yes"]
+    assert set(settings(conf, "CapabilityBoundingSet")[0].split()) == {
+        "CAP_NET_BIND_SERVICE", "CAP_SETUID", "CAP_SETGID", "CAP_DAC_OVERRIDE", "CAP_CHOWN"}
+    assert set(settings(conf, "RestrictAddressFamilies")[0].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
+
+
+def test_log_folders_elsewhere_are_writable_once_and_other_log_targets_add_nothing():
+    conf = dropin(nginx_access_log="/srv/logs/nginx/access.log", nginx_error_log="/srv/logs/nginx/error.log")
+    assert settings(conf, "ReadWritePaths") == ["-/var/log/nginx", "-/var/lib/nginx", "-/srv/logs/nginx"]
+    for access_log, error_log in [("off", "stderr"), ("syslog:server=unix:/dev/log", "syslog:server=127.0.0.1")]:
+        conf = dropin(nginx_access_log=access_log, nginx_error_log=error_log)
+        assert settings(conf, "ReadWritePaths") == ["-/var/log/nginx", "-/var/lib/nginx"]
+
+
+def test_extra_paths_follow_once_each():
+    conf = dropin(nginx_systemd_read_write_paths=["/var/cache/nginx/", "/var/cache/nginx", "/var/log/nginx/",
+                                                  "/srv/uploads"])
+    assert settings(conf, "ReadWritePaths") == [
+        "-/var/log/nginx", "-/var/lib/nginx", "-/var/cache/nginx", "-/srv/uploads"]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"nginx_sites": [{"name": "home", "server_names": ["h.test"], "static": [{"path": "/s/", "root": "/home/web/s/"}]}]},
+    {"nginx_systemd_read_write_paths": ["/home/web/cache"]},
+    {"nginx_tls_dir": "/root/tls"},
+    {"nginx_access_log": "/home/web/logs/access.log"},
+], ids=["static root", "writable path", "certificate folder", "log"])
+def test_home_folders_are_read_only_rather_than_hidden_when_nginx_uses_them(overrides):
+    assert settings(dropin(**overrides), "ProtectHome") == ["read-only"]
+
+
+def test_static_roots_outside_home_folders_keep_them_hidden():
+    site = {"name": "srv", "server_names": ["s.test"], "static": [{"path": "/s/", "root": "/srv/web/s/"}]}
+    assert settings(dropin(nginx_sites=[site, {"name": "plain", "server_names": ["p.test"]}]), "ProtectHome") == ["yes"]
+
+
+@pytest.mark.parametrize(("hardening", "pid_file"), [(True, "/run/nginx/nginx.pid"), (False, "/run/nginx.pid")])
+def test_unit_and_nginx_conf_name_the_same_pid_file(hardening, pid_file):
+    assert ROLE_VARS["__nginx_pid_file"]
+    nginx_conf = render("nginx/nginx.conf.j2", nginx_systemd_hardening=hardening)
+    assert re.search(r"^pid (\S+);$", nginx_conf, re.M)[1] == pid_file
+    if hardening:
+        conf = dropin()
+        assert settings(conf, "PIDFile") == [pid_file]
+        assert settings(conf, "ExecStop")[-1].endswith(f"--pidfile {pid_file}")
+        assert settings(conf, "RuntimeDirectory") == [pid_file.split("/")[2]]

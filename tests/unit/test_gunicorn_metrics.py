@@ -258,3 +258,47 @@ def test_when_ready_refuses_a_missing_directory(monkeypatch, tmp_path):
     monkeypatch.setenv("PYWEB_METRICS_LISTEN", "127.0.0.1:9210")
     with pytest.raises(RuntimeError, match="PROMETHEUS_MULTIPROC_DIR"):
         metrics.Hooks("shop").when_ready(object())
+
+
+def test_when_ready_serves_the_workers_sum_and_post_fork_closes_a_workers_copy(monkeypatch, tmp_path):
+    """The master's hook serves what the value files hold; a worker's post_fork closes the listening
+    socket it inherited (here a stand-in server, so the test's own server stays open)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setenv("PYWEB_METRICS_LISTEN", f"127.0.0.1:{port}")
+    logged = []
+
+    class Arbiter:
+        class log:
+            info = staticmethod(lambda *args: logged.append(args))
+
+    arbiter = Arbiter()
+    hooks = metrics.Hooks("shop")
+    hooks.when_ready(arbiter)
+    httpd, thread = arbiter.pyweb_metrics_server
+    try:
+        assert thread.daemon, "the metrics thread would keep a stopping master alive"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+            assert page.status == 200
+        assert logged
+
+        class Copy:
+            closed = False
+
+            class socket:
+                @staticmethod
+                def close():
+                    Copy.closed = True
+
+        worker_side = Arbiter()
+        worker_side.pyweb_metrics_server = (Copy(), thread)
+        hooks.post_fork(worker_side, object())
+        assert Copy.closed
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

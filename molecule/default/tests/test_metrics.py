@@ -63,8 +63,11 @@ def traffic(host):
 
     def moved():
         after = {name: value(host, expr) for name, expr in exprs.items()}
-        done = (all(after[f"{app} count"] - before[f"{app} count"] >= sent for app in APPS)
-                and after["nginx_requests"] - before["nginx_requests"] >= len(APPS) * sent)
+        # Each target is scraped on its own schedule: wait for every counter asserted below.
+        apps_done = all(after[f"{app} count"] - before[f"{app} count"] >= sent for app in APPS)
+        nginx_done = all(after[name] - before[name] >= len(APPS) * sent
+                         for name in ("nginx_requests", "nginx_accepted"))
+        done = apps_done and nginx_done
         return after if done else None
 
     after = wait_for(moved, timeout=20) or {name: value(host, expr) for name, expr in exprs.items()}

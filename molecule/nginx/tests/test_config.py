@@ -46,7 +46,8 @@ def test_only_managed_sites_are_enabled(host):
     assert sorted(host.file("/etc/nginx/sites-enabled").listdir()) == [
         "000-pyweb-default.conf", "acme.conf", "files.conf", "pyweb.conf"]
     assert not host.file("/etc/nginx/sites-available/default").exists
-    assert sorted(host.file("/etc/nginx/conf.d").listdir()) == ["pyweb-limits.conf", "pyweb-upstreams.conf"]
+    assert sorted(host.file("/etc/nginx/conf.d").listdir()) == [
+        "pyweb-limits.conf", "pyweb-metrics.conf", "pyweb-upstreams.conf"]
 
 
 def test_upstreams_retry_idempotent_requests_only(host):

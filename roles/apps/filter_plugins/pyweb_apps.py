@@ -267,10 +267,57 @@ def pyweb_absent_app_references(selected, upstreams=None, sites=None) -> list[st
     return problems
 
 
+def _host_port(address):
+    """``127.0.0.1:9210`` -> ("127.0.0.1", "9210"); ``[::1]:9210`` -> ("::1", "9210")."""
+    host, _, port = str(address).rpartition(":")
+    return host.strip("[]"), port
+
+
+def _overlap(first, second) -> bool:
+    """Whether two TCP listen addresses cannot both be bound: the same port on the same address,
+    or on a wildcard address (0.0.0.0, ::) that covers the other."""
+    (host1, port1), (host2, port2) = _host_port(first), _host_port(second)
+    if port1 != port2:
+        return False
+    return host1 == host2 or {host1, host2} & {"0.0.0.0", "::", ""} != set()
+
+
+def pyweb_app_listen_conflicts(selected, nginx=None) -> list[str]:
+    """TCP addresses that two listeners of one host would share: an app's metrics address
+    (gunicorn_metrics_listen) against every other app's metrics address and TCP bind, and against
+    the nginx role's metrics addresses when this host runs it with nginx_metrics_enabled
+    (``nginx``: those variables by name). ``selected`` is pyweb_app_role_vars' output; apps being
+    removed free their addresses. Each problem names the apps and the variables."""
+    listeners = []
+    for app in selected:
+        if app["app"].get("app_state") == "absent":
+            continue
+        gunicorn = app["gunicorn"]
+        if gunicorn.get("gunicorn_metrics_listen"):
+            listeners.append((f"{app['name']}'s metrics_listen (gunicorn_metrics_listen)",
+                              gunicorn["gunicorn_metrics_listen"], True))
+        if not str(gunicorn.get("gunicorn_bind", "")).startswith("unix:"):
+            listeners.append((f"{app['name']}'s bind (gunicorn_bind)", gunicorn["gunicorn_bind"], False))
+    nginx = nginx or {}
+    if nginx.get("nginx_metrics_enabled"):
+        for var in ("nginx_metrics_listen", "nginx_metrics_stub_status_listen"):
+            if nginx.get(var):
+                listeners.append((var, nginx[var], False))
+    problems = []
+    for index, (name, address, metrics) in enumerate(listeners):
+        for other_name, other_address, other_metrics in listeners[index + 1:]:
+            # Binds of apps against each other are not this check's business; one metrics address is.
+            if (metrics or other_metrics) and _overlap(address, other_address):
+                problems.append(f"pyweb_apps: {name} {address} and {other_name} {other_address} "
+                                "would listen on the same port; give each its own.")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
             "pyweb_absent_app_references": pyweb_absent_app_references,
             "pyweb_app_problems": pyweb_app_problems,
+            "pyweb_app_listen_conflicts": pyweb_app_listen_conflicts,
             "pyweb_app_role_vars": pyweb_app_role_vars,
         }

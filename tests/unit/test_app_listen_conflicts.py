@@ -1,0 +1,53 @@
+"""Metrics addresses of one host are refused before anything changes when two listeners would share
+a port (roles/apps/filter_plugins/pyweb_apps.py, pyweb_app_listen_conflicts)."""
+
+import pytest
+
+from conftest import ROOT, load_plugin
+
+apps = load_plugin(ROOT / "roles/apps/filter_plugins/pyweb_apps.py")
+
+
+def app(name, metrics="", bind=None, state="present"):
+    return {"name": name, "app": {"app_state": state},
+            "gunicorn": {"gunicorn_metrics_listen": metrics, "gunicorn_bind": bind or f"unix:/run/gunicorn/{name}.sock"}}
+
+
+NGINX = {"nginx_metrics_enabled": True, "nginx_metrics_listen": "127.0.0.1:9113",
+         "nginx_metrics_stub_status_listen": "127.0.0.1:8089"}
+
+
+def test_distinct_addresses_pass():
+    selected = [app("a", "127.0.0.1:9210"), app("b", "127.0.0.1:9211", bind="10.0.0.5:8000"), app("c")]
+    assert apps.pyweb_app_listen_conflicts(selected, NGINX) == []
+
+
+@pytest.mark.parametrize("first, second", [("127.0.0.1:9210", "127.0.0.1:9210"), ("0.0.0.0:9210", "127.0.0.1:9210"),
+                                           ("[::]:9210", "10.0.0.5:9210")])
+def test_two_apps_on_one_metrics_port_are_refused(first, second):
+    problems = apps.pyweb_app_listen_conflicts([app("a", first), app("b", second)])
+    assert len(problems) == 1
+    assert "a's metrics_listen (gunicorn_metrics_listen)" in problems[0]
+    assert "b's metrics_listen (gunicorn_metrics_listen)" in problems[0]
+
+
+def test_same_port_on_other_addresses_passes():
+    assert apps.pyweb_app_listen_conflicts([app("a", "127.0.0.1:9210"), app("b", "127.0.0.2:9210")]) == []
+
+
+def test_metrics_on_another_apps_bind_is_refused():
+    problems = apps.pyweb_app_listen_conflicts([app("a", "127.0.0.1:8000"), app("b", bind="0.0.0.0:8000")])
+    assert problems and "b's bind (gunicorn_bind)" in problems[0]
+
+
+@pytest.mark.parametrize("var", ["nginx_metrics_listen", "nginx_metrics_stub_status_listen"])
+def test_metrics_on_nginxs_exporter_addresses_are_refused(var):
+    problems = apps.pyweb_app_listen_conflicts([app("a", NGINX[var])], NGINX)
+    assert problems and var in problems[0]
+    # Without the nginx exporter on this host the port is free.
+    assert apps.pyweb_app_listen_conflicts([app("a", NGINX[var])], dict(NGINX, nginx_metrics_enabled=False)) == []
+
+
+def test_an_app_being_removed_frees_its_address():
+    selected = [app("old", "127.0.0.1:9210", state="absent"), app("new", "127.0.0.1:9210")]
+    assert apps.pyweb_app_listen_conflicts(selected) == []

@@ -25,3 +25,30 @@ def load_plugin(path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def role_template_vars(role: str) -> dict:
+    """A role's defaults and vars, their strings marked as templates as Ansible does for a role's
+    own files, for rendering its templates with Ansible's own templating."""
+    from ansible.template import trust_as_template
+
+    def trusted(value):
+        if isinstance(value, str):
+            return trust_as_template(value)
+        if isinstance(value, dict):
+            return {key: trusted(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [trusted(item) for item in value]
+        return value
+
+    role_dir = ROOT / "roles" / role
+    return {**trusted(load_yaml(role_dir / "defaults" / "main.yml")),
+            **trusted(load_yaml(role_dir / "vars" / "main.yml"))}
+
+
+def render_template(path: Path, variables: dict) -> str:
+    """One template file rendered by Ansible's templating with these variables."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(path.read_text()))

@@ -7,28 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from conftest import render_template, role_template_vars
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nginx"
 SITES = ROLE / "templates" / "etc" / "nginx" / "sites-available"
 
 
-def trusted(value):
-    """Mark strings as templates, as Ansible does for a role's own vars files."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    return value
-
-
-ROLE_VARS = {
-    **trusted(yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())),
-    **trusted(yaml.safe_load((ROLE / "vars" / "main.yml").read_text())),
-}
+ROLE_VARS = role_template_vars("nginx")
 
 H3 = {"name": "h3", "server_names": ["h3.test"], "http3": True, "tls": {"enabled": True},
       "static": [{"path": "/static/", "root": "/srv/static/"}]}
@@ -48,8 +33,7 @@ def render(template, sites, site=None, version="1.26.3", known=True, ipv6=True, 
         "nginx_sites": sites,
         "nginx_item": site,
     }
-    source = (SITES / template).read_text()
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(source))
+    return render_template(SITES / template, variables)
 
 
 def listens(conf):

@@ -7,35 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from conftest import render_template, role_template_vars
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nginx"
 TEMPLATES = ROLE / "templates" / "etc"
 
 
-def trusted(value):
-    """Mark strings as templates, as Ansible does for a role's own vars files."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    return value
-
-
-ROLE_VARS = {
-    **trusted(yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())),
-    **trusted(yaml.safe_load((ROLE / "vars" / "main.yml").read_text())),
-}
+ROLE_VARS = role_template_vars("nginx")
 
 
 def render(template, **overrides):
     variables = {**ROLE_VARS, "ansible_managed": "Ansible managed", "role_path": str(ROLE), **overrides}
-    source = (TEMPLATES / template).read_text()
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(source))
+    return render_template(TEMPLATES / template, variables)
 
 
 def dropin(**overrides):

@@ -34,7 +34,7 @@ comma := ,
 # Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES; `make image` builds each.
 RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(lastword $(subst @, ,$(entry))))))
 
-.PHONY: help setup venv tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-smoke \
+.PHONY: help setup venv tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-converge bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
@@ -91,6 +91,9 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.
 bench: setup ## Benchmark report: dev server vs Gunicorn configurations, direct vs Nginx (bench/results/)
 	python bench/run.py
 
+bench-converge: setup cache ## Time a fresh converge of the demo inventory and runs that change nothing (bench/results/converge.md)
+	eval "$$(scripts/cache.sh env)" && python bench/converge.py
+
 bench-smoke: setup ## The benchmark harness end to end, one second per hello or static row (no figures worth quoting)
 	python bench/run.py --smoke
 
@@ -98,6 +101,7 @@ clean: ## Remove our containers, stop the download cache, and the engine if we s
 	@if scripts/engine.sh status >/dev/null 2>&1; then \
 	  scripts/demo.sh down; \
 	  scripts/host.sh remove pyweb-bench; \
+	  scripts/host.sh remove pyweb-converge; \
 	  scripts/lanes.sh --destroy; \
 	fi
 	@scripts/cache.sh stop

@@ -7,6 +7,7 @@ Every ratio compares rows of the same run, never figures from different runs or 
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 # Targets from the product's claims, on pyweb's default for each app (flask-io: the io profile,
@@ -345,10 +346,11 @@ def headline_bars(rows: list[dict]) -> dict:
             continue
         dev = next((r for r in rows if r.get("dev_server") and r.get("kind") == kind and r["endpoint"] == "hello"), None)
         peer = peers.get(_peer_key(ours))
+        peer_name = textwrap.fill(peer["label"].removesuffix(" (peer)"), 24) if peer else ""
         bars[name] = [(caption, row) for caption, row in (
             (f"{name} dev server\n(direct)", dev),
             ("pyweb default\n(Nginx+TLS)", ours),
-            (f"best peer (Nginx+TLS)\n{peer['label'].removesuffix(' (peer)') if peer else ''}", peer)) if row]
+            (f"best peer (Nginx+TLS):\n{peer_name}", peer)) if row]
     return bars
 
 
@@ -361,16 +363,22 @@ def headline(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     bars = headline_bars(rows)
-    fig, axes = plt.subplots(1, max(1, len(bars)), figsize=(6 * max(1, len(bars)), 4.5), layout="constrained",
+    fig, axes = plt.subplots(1, max(1, len(bars)), figsize=(7 * max(1, len(bars)), 5), layout="constrained",
                              squeeze=False)
     for ax, (name, items) in zip(axes[0], bars.items()):
         rps = [row["result"]["rps"] for _, row in items]
         colours = ["#9aa5b1" if row.get("dev_server") else _colour(row) for _, row in items]
         ax.bar(range(len(items)), rps, color=colours)
         for i, (_, row) in enumerate(items):
+            # The ratios on pyweb's bar only, and only to bars of the same panel: the dev server's
+            # own peer ratio would compare it with a peer answering directly, and FastAPI's
+            # ratio to the (Flask) dev server has no dev server bar beside it.
             note = f"{row['result']['rps']:,.0f}"
-            if row.get("vs_peer") is not None and not row.get("peer"):
-                note += f"\n× {row['vs_peer']:g} of peer"
+            if row.get("default"):
+                shown = [("vs_peer", "the best peer")]
+                if any(r.get("dev_server") for _, r in items):
+                    shown.insert(0, ("vs_dev", "the dev server"))
+                note += "".join(f"\n× {row[key]:g} {what}" for key, what in shown if row.get(key))
             ax.text(i, rps[i], note, ha="center", va="bottom", fontsize=10)
         ax.set_xticks(range(len(items)), [caption for caption, _ in items], fontsize=9)
         ax.set_title(f"{name}: hello, {items[0][1]['connections']} connections", fontsize=12)

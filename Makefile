@@ -88,7 +88,7 @@ molecule: setup cache ## Every Molecule scenario, in parallel lanes (LANES); log
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.g. make molecule-default
 	eval "$$(scripts/cache.sh env)" && molecule test -s $*
 
-bench: setup ## Benchmark report: dev server vs Gunicorn configurations, direct vs Nginx (bench/results/)
+bench: setup ## Benchmark report: dev server vs Gunicorn configurations vs peers (Granian, uWSGI, Uvicorn), direct vs Nginx (bench/results/)
 	python bench/run.py
 
 bench-converge: setup cache ## Time a fresh converge of the demo inventory and runs that change nothing (bench/results/converge.md)

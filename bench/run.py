@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""pyweb benchmark: the Flask development server against Gunicorn configurations, direct and
-through Nginx (HTTP and HTTPS, keep-alive), on one host container of this machine.
+"""pyweb benchmark: the Flask development server against Gunicorn configurations and the peers
+(Granian, uWSGI, standalone Uvicorn: the servers a user could pick instead), direct and through
+Nginx (HTTP and HTTPS, keep-alive), on one host container of this machine.
 
     python bench/run.py            deploy bench/deploy.yml into pyweb-bench, measure, report
     python bench/run.py --smoke    one second per row, hello/static rows only: the harness end to end
@@ -49,6 +50,11 @@ def bench_unit(name: str) -> str:
     return f"bench-{name}.service"
 
 
+def peer_unit(name: str) -> str:
+    """The systemd unit bench/deploy.yml gives the peer `name` of bench_peers."""
+    return f"pyweb-bench-{name}.service"
+
+
 def bench_vars() -> dict:
     return yaml.safe_load((HERE / "inventory" / "group_vars" / "all" / "apps.yml").read_text())
 
@@ -67,27 +73,38 @@ def plan(connections: int, high: int) -> list[dict]:
 
     for endpoint, path in ENDPOINTS.items():
         add(f"flask-dev-{endpoint}", "Flask dev server (Werkzeug, threaded)", endpoint, "direct",
-            f"http://127.0.0.1:{dev_port}{path}", unit=DEV_UNIT, dev_server=True)
-    for config in variables["bench_gunicorn"]:
-        name, unit = config["name"], bench_unit(config["name"])
-        # `default`: the configuration pyweb ships for that app, highlighted in the chart.
-        default = bool(config.get("default"))
+            f"http://127.0.0.1:{dev_port}{path}", unit=DEV_UNIT, dev_server=True, kind="flask")
+    kinds = variables["bench_app_kinds"]
+
+    def add_server(name, label, port, unit, **extra):
+        # One server under test: each endpoint direct, through Nginx over HTTP and over HTTPS.
         for endpoint, path in ENDPOINTS.items():
-            add(f"{name}-direct-{endpoint}", config["label"], endpoint, "direct",
-                f"http://127.0.0.1:{config['port']}{path}", unit=unit, default=default)
-            add(f"{name}-http-{endpoint}", config["label"], endpoint, "nginx-http",
-                f"http://127.0.0.1:80/{name}{path}", unit=unit, default=default)
-            add(f"{name}-https-{endpoint}", config["label"], endpoint, "nginx-https",
-                f"https://localhost:443/{name}{path}", unit=unit, default=default)
+            add(f"{name}-direct-{endpoint}", label, endpoint, "direct", f"http://127.0.0.1:{port}{path}",
+                unit=unit, **extra)
+            add(f"{name}-http-{endpoint}", label, endpoint, "nginx-http", f"http://127.0.0.1:80/{name}{path}",
+                unit=unit, **extra)
+            add(f"{name}-https-{endpoint}", label, endpoint, "nginx-https",
+                f"https://localhost:443/{name}{path}", unit=unit, **extra)
+
+    for config in variables["bench_gunicorn"]:
+        # `default`: the configuration pyweb ships for that app, highlighted in the chart;
+        # `gunicorn`: one of pyweb's documented configurations, among which the report picks
+        # pyweb's best for the targets against the peers.
+        add_server(config["name"], config["label"], config["port"], bench_unit(config["name"]),
+                   kind=kinds[config["app"]], default=bool(config.get("default")), gunicorn=True)
+    # The peers: what a user could run instead of pyweb's Gunicorn, on the same releases.
+    for peer in variables.get("bench_peers", []):
+        add_server(peer["name"], peer["label"], peer["port"], peer_unit(peer["name"]),
+                   kind=kinds[peer["app"]], peer=True)
     # What uvloop and httptools buy the async profile: the same release under UvicornH11Worker.
     h11_port = variables.get("bench_uvicorn_h11_port", H11_PORT_DEFAULT)
     h11_label = "Gunicorn + UvicornH11Worker (asyncio, h11)"
     add("fastapi-h11-direct-hello", h11_label, "hello", "direct", f"http://127.0.0.1:{h11_port}/hello",
-        unit=H11_UNIT)
+        unit=H11_UNIT, kind="fastapi")
     add("fastapi-h11-http-hello", h11_label, "hello", "nginx-http", "http://127.0.0.1:80/fastapi-h11/hello",
-        unit=H11_UNIT)
+        unit=H11_UNIT, kind="fastapi")
     add("fastapi-h11-https-hello", h11_label, "hello", "nginx-https", "https://localhost:443/fastapi-h11/hello",
-        unit=H11_UNIT)
+        unit=H11_UNIT, kind="fastapi")
     # Static files: Nginx from disk against Flask's send_file (dev server and Gunicorn default).
     add("nginx-static", "Nginx static file", "static", "nginx-https", "https://localhost:443/static/index.html")
     add("nginx-static-http", "Nginx static file", "static", "nginx-http", "http://127.0.0.1:80/static/index.html")
@@ -100,17 +117,26 @@ def plan(connections: int, high: int) -> list[dict]:
         ceiling=True)
     add("ceiling-https", "Nginx return 200 (ceiling)", "return200", "nginx-https", "https://localhost:443/ceiling",
         ceiling=True)
-    # Clients outnumbering capacity: errors and timeouts are counted, not hidden.
-    add("high-flask-dev-io", "Flask dev server (Werkzeug, threaded)", "io", "direct",
-        f"http://127.0.0.1:{dev_port}/io", conns=high, unit=DEV_UNIT)
-    add("high-flask-sync1-io", "Gunicorn sync, 1 worker", "io", "direct", "http://127.0.0.1:8001/io", conns=high,
-        unit=bench_unit("flask-sync1"))
-    add("high-flask-io-io", "Gunicorn io profile (gthread, pyweb default)", "io", "nginx-https",
-        "https://localhost:443/flask-io/io", conns=high, unit=bench_unit("flask-io"))
-    add("high-flask-gevent-io", "Gunicorn gevent (io profile)", "io", "nginx-https",
-        "https://localhost:443/flask-gevent/io", conns=high, unit=bench_unit("flask-gevent"))
-    add("high-fastapi-io", "Gunicorn + Uvicorn workers (async profile)", "io", "nginx-https",
-        "https://localhost:443/fastapi-async/io", conns=high, unit=bench_unit("fastapi-async"))
+    # Clients outnumbering capacity: errors and timeouts are counted, not hidden. `overload`: the
+    # report's target "no default profile loses requests" reads these rows.
+    high_rows = [
+        ("high-flask-dev-io", "Flask dev server (Werkzeug, threaded)", "direct", f"http://127.0.0.1:{dev_port}/io",
+         DEV_UNIT, {"kind": "flask"}),
+        ("high-flask-sync1-io", "Gunicorn sync, 1 worker", "direct", "http://127.0.0.1:8001/io",
+         bench_unit("flask-sync1"), {"kind": "flask"}),
+        ("high-flask-io-io", "Gunicorn io profile (gthread, pyweb default)", "nginx-https",
+         "https://localhost:443/flask-io/io", bench_unit("flask-io"), {"kind": "flask", "default": True}),
+        ("high-flask-gevent-io", "Gunicorn gevent (io profile)", "nginx-https", "https://localhost:443/flask-gevent/io",
+         bench_unit("flask-gevent"), {"kind": "flask"}),
+        ("high-fastapi-io", "Gunicorn + Uvicorn workers (async profile)", "nginx-https",
+         "https://localhost:443/fastapi-async/io", bench_unit("fastapi-async"), {"kind": "fastapi", "default": True}),
+    ]
+    # Every peer gets the same overload through Nginx+TLS as pyweb's defaults.
+    high_rows += [(f"high-{peer['name']}-io", peer["label"], "nginx-https", f"https://localhost:443/{peer['name']}/io",
+                   peer_unit(peer["name"]), {"kind": kinds[peer["app"]], "peer": True})
+                  for peer in variables.get("bench_peers", [])]
+    for row_id, label, via, url, unit, extra in high_rows:
+        add(row_id, label, "io", via, url, conns=high, unit=unit, overload=True, **extra)
     return rows
 
 
@@ -123,6 +149,16 @@ def machine() -> str:
     mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
     return (f"{os.cpu_count()} vCPU {cpu}, {mem_kb // 1024 // 1024} GiB, Linux {platform.release()}; "
             f"servers and wrk share these cores in one container ({time.strftime('%Y-%m-%d')})")
+
+
+def peer_versions(prefix: list[str]) -> str:
+    """The peers' versions for the report's header: the PyPI pins of bench_peer_versions, and
+    uWSGI's as Debian installed it on the host (the release decides it, not a pin)."""
+    parts = [f"{name} {version}" for name, version in bench_vars().get("bench_peer_versions", {}).items()]
+    done = subprocess.run([*prefix, "dpkg-query", "--show", "--showformat", "${Version}", "uwsgi-core"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    parts.append(f"uWSGI {done.stdout.strip() or 'not installed'} (Debian's uwsgi-core)")
+    return "Peers: " + ", ".join(parts)
 
 
 def sh(*args, **kwargs):
@@ -182,6 +218,7 @@ def main() -> int:
     rows = plan(args.connections, args.high)
     if args.smoke:
         rows = [row for row in rows if row["endpoint"] in SMOKE_ENDPOINTS]
+    notes = [peer_versions(["docker", "exec", HOST])]
     try:
         for number, row in enumerate(rows, 1):
             try:
@@ -195,7 +232,7 @@ def main() -> int:
     finally:
         if not args.keep:
             sh(str(ROOT / "scripts" / "host.sh"), "remove", HOST)
-    done = report.write_all(rows, machine(), args.out, with_chart=not args.smoke)
+    done = report.write_all(rows, machine(), args.out, with_chart=not args.smoke, notes=notes)
     print()
     print((args.out / "results.md").read_text())
     # A row that could not run at all is a broken harness or deployment; a row whose server

@@ -134,3 +134,122 @@ def test_cpu_table_lists_the_cheap_rows_that_were_measured():
     lines = report.cpu_table(rows)
     assert "| flask-io-https-hello | hello | nginx-https | 2,000 | 1.00 | 0.50 | 0.10 | 0.20 | 1.80 | 500 | 900 |" in lines
     assert not [line for line in lines if "flask-dev-io" in line]
+
+
+# The peers: servers a user could pick instead of pyweb's Gunicorn (rows with peer=True).
+def flask(row_id, rps, p99, via="nginx-https", endpoint="hello", **extra):
+    return row(row_id, rps, p99, endpoint=endpoint, via=via, kind="flask", **extra)
+
+
+def peer_rows():
+    return [
+        flask("flask-dev-hello", 1000, 60, via="direct", dev_server=True),
+        flask("flask-cpu-https-hello", 3600, 22, gunicorn=True),
+        flask("flask-io-https-hello", 4700, 37, gunicorn=True, default=True),
+        flask("flask-granian-https-hello", 5000, 30, peer=True),
+        flask("flask-uwsgi-https-hello", 4000, 25, peer=True),
+        flask("flask-granian-direct-hello", 9000, 10, via="direct", peer=True),
+        row("fastapi-granian-https-hello", 20000, 5, via="nginx-https", kind="fastapi", peer=True),
+    ]
+
+
+def test_ratio_to_the_best_peer_of_the_same_kind_endpoint_via_and_connections():
+    rows = {r["id"]: r for r in report.ratios(peer_rows())}
+    assert rows["flask-granian-https-hello"]["vs_peer"] == 1
+    assert rows["flask-uwsgi-https-hello"]["vs_peer"] == 0.8
+    assert rows["flask-io-https-hello"]["vs_peer"] == 0.94
+    # The direct peer and the FastAPI peer are not Flask-through-TLS figures.
+    assert rows["flask-cpu-https-hello"]["vs_peer"] == 0.72
+    # No peer answers the dev server's way (direct, 64 connections, hello) but Granian direct.
+    assert rows["flask-dev-hello"]["vs_peer"] == 0.11
+
+
+def test_rows_without_an_app_kind_or_a_peer_have_no_peer_ratio():
+    rows = report.ratios([row("ceiling-https", 50000, 2, via="nginx-https", ceiling=True),
+                          flask("flask-io-http-hello", 4000, 30, via="nginx-http", gunicorn=True)])
+    assert rows[0]["vs_peer"] is None and rows[1]["vs_peer"] is None
+
+
+def test_best_documented_is_the_fastest_gunicorn_row_that_lost_nothing():
+    rows = peer_rows() + [flask("flask-gevent-https-hello", 6000, 20, gunicorn=True)]
+    rows[-1]["result"]["errors_total"] = 5
+    best = report.best_documented(rows, "flask", "hello", "nginx-https", 64)
+    # gevent was faster but dropped requests; peers and the dev server are never candidates.
+    assert best["id"] == "flask-io-https-hello"
+    assert report.best_documented(rows, "fastapi", "hello", "nginx-https", 64) is None
+
+
+def peer_targets(rows):
+    return {t["target"]: t for t in report.evaluate(rows) if "best peer" in t["target"]}
+
+
+def test_peer_targets_fail_when_pyweb_is_slower_or_later_than_the_best_peer():
+    rows = peer_rows()
+    rows[2]["result"]["rps"] = 4000  # 0.8 of Granian's 5000
+    targets = peer_targets(rows)
+    rps = targets["Flask hello through Nginx+TLS, pyweb's best documented configuration vs the best peer: req/s"]
+    assert rps["rows"] == ["flask-io-https-hello", "flask-granian-https-hello"]
+    assert rps["value"] == 0.8 and rps["met"] is False
+    p99 = targets["Flask hello through Nginx+TLS, pyweb's best documented configuration vs the best peer: p99"]
+    assert p99["value"] == 1.23 and p99["met"] is False
+    # Nothing measured for io, nor any pyweb FastAPI row: reported as such, never as met.
+    io = targets["Flask io through Nginx+TLS, pyweb's best documented configuration vs the best peer: req/s"]
+    assert io["met"] is None and io["note"] == "not measured in this run"
+    fastapi = targets["FastAPI hello through Nginx+TLS, pyweb's best documented configuration vs the best peer: req/s"]
+    assert fastapi["met"] is None
+
+
+def test_peer_targets_met_within_the_thresholds():
+    rows = peer_rows()
+    rows[2]["result"].update(rps=4600, p99_ms=35)  # 0.92 of the req/s, 1.17 of the p99
+    targets = peer_targets(rows)
+    assert [t["met"] for t in targets.values() if t["target"].startswith("Flask hello")] == [True, True]
+
+
+def test_peer_target_not_met_by_a_peer_comparison_that_dropped_requests():
+    rows = peer_rows()
+    rows[3]["result"]["errors_total"] = 2  # the best peer lost requests: no fair comparison
+    rps = peer_targets(rows)["Flask hello through Nginx+TLS, pyweb's best documented configuration vs the best peer: req/s"]
+    assert rps["met"] is False and rps["note"] == "errors in flask-granian-https-hello"
+
+
+def overload(row_id, errors, **extra):
+    high = flask(row_id, 900, 1900, endpoint="io", connections=512, overload=True, **extra)
+    high["result"]["errors_total"] = errors
+    return high
+
+
+def test_no_default_profile_may_lose_requests_at_512_connections():
+    rows = [overload("high-flask-io-io", 0, default=True), overload("high-fastapi-io", 12, default=True),
+            overload("high-flask-sync1-io", 300), overload("high-flask-granian-io", 40, peer=True)]
+    targets = [t for t in report.evaluate(rows) if t["kind"] == "no_errors"]
+    # Only pyweb's defaults are held to it: neither the 1-worker row nor the peers.
+    assert [(t["rows"], t["value"], t["met"]) for t in targets] == [
+        (["high-flask-io-io"], 0, True), (["high-fastapi-io"], 12, False)]
+    assert "| = 0 | 12 | **no**" in report.markdown(rows, "m", targets)
+
+
+def test_a_row_that_could_not_be_measured_meets_no_target():
+    rows = [overload("high-flask-io-io", 0, default=True)]
+    rows[0]["result"]["failure"] = "wrk exited 1"
+    target = [t for t in report.evaluate(rows) if t["kind"] == "no_errors"][0]
+    assert target["met"] is False and target["note"] == "could not measure high-flask-io-io"
+
+
+def test_markdown_shows_the_peer_ratio_and_the_peer_comparison():
+    rows = report.ratios(peer_rows())
+    table = report.markdown(rows, "m", [], notes=["Peers: granian 2.8.7"])
+    assert "\nPeers: granian 2.8.7\n" in table
+    assert "| flask-io-https-hello | hello | nginx-https | 64 | 4,700 | 9.2 | 37.0 | 0 | 4.7 |  | 0.94 |" in table
+    assert ("| flask | hello | nginx-https | 64 | flask-io-https-hello | 4,700 | 37.0 | flask-granian-https-hello "
+            "| 5,000 | 30.0 | 0.94 |") in table
+
+
+def test_headline_has_the_dev_server_pyweb_default_and_best_peer(tmp_path):
+    rows = report.ratios(peer_rows())
+    bars = report.headline_bars(rows)
+    assert list(bars) == ["Flask"]  # no pyweb FastAPI default measured
+    assert [r["id"] for _, r in bars["Flask"]] == ["flask-dev-hello", "flask-io-https-hello",
+                                                    "flask-granian-https-hello"]
+    report.write_all(peer_rows(), "m", tmp_path)
+    assert (tmp_path / "headline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -25,7 +25,7 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # Every scenario runs on Debian 13 (PYWEB_DEBIAN); SCENARIO@12 runs one again on Debian 12, where
 # the default and apps scenarios prove the stack on the previous release.
 # tests/unit/test_scripts.py fails when a scenario is in no lane.
-LANES ?= resilience,cluster,security,nginx,apps@12 default,apps,default@12
+LANES ?= resilience,cluster,security,nginx,apps@12 default,apps,default@12,granian
 # The test hosts' Debian release: 13 (trixie) unless set; `make molecule-default PYWEB_DEBIAN=12`
 # runs one scenario on bookworm.
 export PYWEB_DEBIAN ?= 13

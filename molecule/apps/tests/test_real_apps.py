@@ -3,19 +3,15 @@ a Flask app factory in a src-layout package with only a pyproject.toml, which ne
 and keeps a SQLite file between releases; a FastAPI app with a lifespan handler, a WebSocket
 endpoint and its docs. Deployed through documented entry keys only, onto a host without curl."""
 
-import base64
 import os
 import shutil
-import socket
-import ssl
-import struct
 
 import json
 
 import pytest
 import yaml
 from conftest import ROOT, get, host_http, main_pid, unit_environment, wait_for
-from pyweb_testlib import bridge_address, release_independent
+from pyweb_testlib import bridge_address, release_independent, websocket_handshake
 
 REAL_APPS = yaml.safe_load((ROOT / "molecule/apps/group_vars/all/real_apps.yml").read_text())["pyweb_apps__real"]
 NOTES_SRC = ROOT / "molecule/apps/files/notes"
@@ -80,33 +76,6 @@ def test_route_prefix_reaches_the_asgi_app_as_root_path(host):
     assert info == {"greeting": "hi", "root_path": "/chat", "health_url": "https://localhost/chat/health"}
     # Straight to the socket, without a proxy's header, the app is served at its root.
     assert get(host, "chat", "/info")[1]["root_path"] == ""
-
-
-def websocket_handshake(address, path, message=None):
-    """Open a WebSocket over TLS to Nginx at address:443; return (status line, echoed text or None)."""
-    context = ssl._create_unverified_context()
-    with socket.create_connection((address, 443), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="localhost") as conn:
-        key = base64.b64encode(os.urandom(16)).decode()
-        conn.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            head += chunk
-        status = head.split(b"\r\n", 1)[0].decode()
-        if " 101 " not in status or message is None:
-            return status, None
-        payload = message.encode()
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        conn.sendall(struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked)
-        frame = head.split(b"\r\n\r\n", 1)[1]
-        while len(frame) < 2 or len(frame) < 2 + (frame[1] & 0x7F):
-            frame += conn.recv(4096)
-        return status, frame[2:2 + (frame[1] & 0x7F)].decode()
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,9 @@ conftest or test module can `from pyweb_testlib import ...`.
 import base64
 import json
 import os
+import socket
+import ssl
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -118,3 +121,30 @@ def unit_environment(host, unit):
     raw = host.check_output(f"systemd-run --quiet --wait --pipe {properties} /usr/bin/env -0 | base64 --wrap 0")
     entries = base64.b64decode(raw).decode("utf-8").split("\0")
     return dict(entry.split("=", 1) for entry in entries if entry)
+
+
+def websocket_handshake(address, path, message=None):
+    """Open a WebSocket over TLS to Nginx at address:443; return (status line, echoed text or None)."""
+    context = ssl._create_unverified_context()
+    with socket.create_connection((address, 443), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as conn:
+        key = base64.b64encode(os.urandom(16)).decode()
+        conn.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        status = head.split(b"\r\n", 1)[0].decode()
+        if " 101 " not in status or message is None:
+            return status, None
+        payload = message.encode()
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        conn.sendall(struct.pack("!BB", 0x81, 0x80 | len(payload)) + mask + masked)
+        frame = head.split(b"\r\n\r\n", 1)[1]
+        while len(frame) < 2 or len(frame) < 2 + (frame[1] & 0x7F):
+            frame += conn.recv(4096)
+        return status, frame[2:2 + (frame[1] & 0x7F)].decode()

@@ -1,0 +1,192 @@
+"""Apps under Granian (gunicorn_server: granian), held to the guarantees of the gunicorn role's
+README table: the unit and its sandbox, a socket only Nginx's group can use, the apps' environment,
+secrets, data and route prefix, WebSockets, the import check before anything goes live, and
+graceful reloads of new code that fail no request under load. What Granian cannot give (socket
+activation) is shown to be absent, as the table says."""
+
+import json
+import re
+import shutil
+import time
+
+import pytest
+from pyweb_load import Load, request
+from pyweb_testlib import ROOT, run_playbook, wait_for, websocket_handshake
+
+from conftest import APPS, SERVER_NAME, entry, get, report, through_nginx
+
+PROFILES = {name: app["profile"] for name, app in APPS.items()}
+INTERFACE = {"io": "wsgi", "cpu": "wsgi", "async": "asgi"}
+
+
+def show(host, unit, prop):
+    return host.check_output("systemctl show --property %s --value %s", prop, unit)
+
+
+def children(host, app):
+    master = show(host, f"{app}.service", "MainPID")
+    return host.run("pgrep --parent %s", master).stdout.split()
+
+
+def expected_workers(profile, vcpus, memory_mb):
+    """The README's formula, the same for both servers."""
+    computed = {"cpu": 2 * vcpus + 1, "io": vcpus + 1, "async": max(2, vcpus)}[profile]
+    return min(computed, max(1, (memory_mb - 512) // 128))
+
+
+@pytest.fixture(scope="module")
+def facts(host):
+    return host.ansible("setup", "gather_subset=!all,hardware", check=False)["ansible_facts"]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_the_service_runs_granian_with_the_profiles_sizing(host, app, facts):
+    unit = f"{app}.service"
+    assert host.service(unit).is_running and host.service(unit).is_enabled
+    start = show(host, unit, "ExecStart")
+    assert f"/srv/{app}/releases/" in start and "/venv/bin/granian " in start, start
+    assert f"--interface {INTERFACE[PROFILES[app]]} " in start, start
+    assert "--workers-kill-timeout" in start and "--respawn-failed-workers" in start
+    workers = expected_workers(PROFILES[app], facts["ansible_processor_vcpus"], facts["ansible_memtotal_mb"])
+    assert f"--workers {workers} " in start, start
+    assert len(children(host, app)) == workers
+    # Every process of the service runs as the app's user.
+    users = host.check_output("ps -o user= --pid %s --ppid %s", show(host, unit, "MainPID"),
+                              show(host, unit, "MainPID")).split()
+    assert set(users) == {app}, users
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_no_socket_activation_and_granian_cannot_notify(host, app):
+    # Granian neither reads LISTEN_FDS nor speaks sd_notify: no socket unit, Type=exec.
+    assert show(host, f"{app}.socket", "LoadState") == "not-found"
+    assert show(host, f"{app}.service", "Type") == "exec"
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_socket_only_nginx_group_can_use(host, app):
+    link = host.file(f"/run/gunicorn/{app}.sock")
+    assert link.is_symlink and link.linked_to == f"/run/granian/{app}/{app}.sock"
+    sock = host.file(f"/run/granian/{app}/{app}.sock")
+    assert sock.is_socket
+    assert (sock.user, sock.group, sock.mode) == (app, "www-data", 0o660)
+    directory = host.file(f"/run/granian/{app}")
+    assert (directory.user, directory.group, directory.mode) == (app, "www-data", 0o2750)
+    # Another local user can neither list the directory nor reach the socket.
+    assert host.run("setpriv --reuid nobody --regid nogroup --clear-groups ls /run/granian/%s", app).rc != 0
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_unit_exposure_is_at_most_two(host, app):
+    out = host.check_output("systemd-analyze security --no-pager %s.service", app)
+    score = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", out)[1])
+    report(f"exposure_{app}", score)
+    assert score <= 2.0, out.splitlines()[-1]
+
+
+def test_flask_app_with_its_environment_and_secret(host):
+    status, body = get(host, "sync-api", "/hello")
+    assert status == 200
+    assert body["message"] == "Hello from Flask under Granian"
+    assert body["secret_configured"] is True
+    answer = through_nginx(host, "/sync-api/hello")
+    assert answer["status"] == 200 and json.loads(answer["body"])["message"] == "Hello from Flask under Granian"
+    static = through_nginx(host, "/static/style.css")
+    assert static["status"] == 200
+
+
+def test_factory_app_with_a_secret_at_import_data_and_route_prefix(host):
+    assert get(host, "notes", "/health") == (200, {"status": "ok"})
+    # The import check ran as the app's user with its secrets: the database it created is the app's.
+    db = host.file("/srv/notes/shared/notes.sqlite3")
+    assert db.exists and db.user == "notes"
+    where = json.loads(through_nginx(host, "/notes/where")["body"])
+    assert where["script_name"] == "/notes"
+    assert where["external"] == "https://localhost/notes/notes", "X-Forwarded-Proto must reach the app"
+    env = json.loads(through_nginx(host, "/notes/env")["body"])
+    assert env["NOTES_TRICKY"] == APPS["notes"]["env"]["NOTES_TRICKY"]
+    added = through_nginx(host, "/notes/notes", method="POST", body=json.dumps({"text": "granian"}),
+                          headers={"Content-Type": "application/json"})
+    assert added["status"] in (200, 201), added
+    assert "granian" in json.loads(through_nginx(host, "/notes/notes")["body"])["notes"]
+
+
+def test_asgi_app_with_lifespan_docs_under_the_prefix_and_websocket(host, address):
+    info = json.loads(through_nginx(host, "/chat/info")["body"])
+    assert info == {"greeting": "hi", "root_path": "/chat", "health_url": "https://localhost/chat/health"}
+    docs = through_nginx(host, "/chat/docs")
+    assert docs["status"] == 200 and "'/chat/openapi.json'" in docs["body"]
+    status, echo = websocket_handshake(address, "/chat/ws", "hello")
+    assert " 101 " in status and echo == "hi: hello"
+
+
+def test_without_a_socket_unit_a_stopped_service_refuses_connections(host):
+    """The guarantee Granian cannot give: under Gunicorn, systemd holds the socket and a connection
+    to a stopped app starts it; here the socket goes with the service."""
+    host.check_output("systemctl stop chat.service")
+    try:
+        assert not host.file("/run/gunicorn/chat.sock").exists
+        answer = through_nginx(host, "/chat/health")
+        assert answer["status"] == 502, answer
+        assert not host.service("chat.service").is_running, "nothing may start the service on a connection"
+    finally:
+        host.check_output("systemctl start chat.service")
+    assert wait_for(lambda: through_nginx(host, "/chat/health")["status"] == 200, timeout=30)
+
+
+def version_of(body):
+    return json.loads(body)["version"]
+
+
+def release_with(tmp_path, name, edit):
+    src = tmp_path / name
+    shutil.copytree(ROOT / "examples/apps/sync_api", src, ignore=shutil.ignore_patterns("__pycache__"))
+    (src / "app.py").write_text(edit((src / "app.py").read_text()))
+    return src
+
+
+def deploy(src, expect_success=True):
+    return run_playbook("apps.yml", {"pyweb_apps": [entry("sync-api", src=str(src))], "pyweb_apps_limit": ["sync-api"]},
+                        expect_success=expect_success)
+
+
+def test_new_code_reloads_gracefully_under_load_and_a_broken_release_never_goes_live(host, address, tmp_path):
+    path = "/sync-api/hello"
+    master = show(host, "sync-api.service", "MainPID")
+    live = version_of(request(address, SERVER_NAME, path)[2])
+    versions = [f"granian-{n}" for n in (1, 2, 3)]
+    times = []
+    with Load(address, SERVER_NAME, path, rate=100, duration=1800, connections=8, tag=version_of) as load:
+        time.sleep(5)
+        for version in versions:
+            src = release_with(tmp_path, version, lambda code, v=version: re.sub(
+                r'^VERSION = ".*"$', f'VERSION = "{v}"', code, flags=re.M))
+            started = time.monotonic()
+            deploy(src)
+            times.append(round(time.monotonic() - started, 1))
+            # The play returns after the reload helper saw every old worker go: the new code answers.
+            assert version_of(request(address, SERVER_NAME, path)[2]) == version
+        broken = release_with(tmp_path, "cannot-import", lambda code: re.sub(
+            r'^VERSION = ".*"$', 'VERSION = "cannot-import"\nimport no_such_module', code, flags=re.M))
+        out = deploy(broken, expect_success=False)
+        assert "failed at the check step" in out, out[-3000:]
+        assert "No module named 'no_such_module'" in out, "the import check must show the app's traceback"
+        time.sleep(5)
+    result = load.result
+    report("granian_deploys_s", times)
+    report("granian_reload_load", result.summary())
+    report("granian_reload_failed_requests", len(result.failures))
+    assert result.failures == [], f"failed requests: {result.outcomes()}; first: {result.failures[:5]}"
+    tags = result.tags()
+    assert [v for v in versions if not tags.get(v)] == [], f"versions never served under load: {tags}"
+    assert "cannot-import" not in tags
+    assert result.records[-1].tag == versions[-1]
+    # Graceful: the master stayed; only its workers were replaced.
+    assert show(host, "sync-api.service", "MainPID") == master
+    assert live not in versions
+
+
+def test_gunicorn_only_settings_are_refused_naming_the_variable():
+    out = run_playbook("preflight.yml", {"pyweb_apps": [entry("chat", metrics_listen="127.0.0.1:9300")],
+                                         "pyweb_apps_limit": ["chat"]}, expect_success=False)
+    assert "gunicorn_metrics_listen cannot be set with gunicorn_server granian" in out, out[-3000:]

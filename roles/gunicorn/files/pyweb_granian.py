@@ -1,0 +1,129 @@
+"""Loads an app for Granian (gunicorn_server: granian), once in every Granian worker.
+
+The unit runs ``granian --factory /etc/gunicorn/pyweb_granian.py:load`` with PYWEB_GRANIAN_CONFIG
+naming the app's TOML config (templates/etc/gunicorn/granian.toml.j2). ``load`` reads that file
+each time a worker starts, so after a graceful reload (SIGHUP, one worker at a time) new workers
+import the release the config names now, not the one the master started in: Granian itself would
+put its start directory first on sys.path and import the old code again.
+
+What Gunicorn does for a pyweb app, ``load`` does here:
+* imports ``module:variable`` or ``module:factory(args)`` like Gunicorn's wsgi_app, from the
+  release directory, which is also the working directory (apps that read files next to their code);
+* sets PYWEB_RELEASE (the release's directory name), as Gunicorn's raw_env does;
+* trusts X-Forwarded-For and -Proto from the proxy (granian.utils.proxies), as Gunicorn's
+  forwarded_allow_ips does, and hands X-Forwarded-Prefix to the app (pyweb_gunicorn.py, the
+  file next to this one).
+
+``python3 pyweb_granian.py`` (PYWEB_GRANIAN_CONFIG set) loads the app and exits: the import check
+pyweb-granian-check runs before a config or a release goes live. Only the standard library and
+Granian: it runs inside the app's virtualenv.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+class TargetError(ValueError):
+    """An app target that is not ``module``, ``module:name`` or ``module:factory(literal args)``."""
+
+
+def parse_target(target: str):
+    """``"pkg.app:create_app('prod')"`` -> ("pkg.app", ["create_app"], (("prod",), {})).
+
+    The call part is None when the target names a variable. As Gunicorn: no ``:`` means the
+    variable ``application``; arguments must be Python literals.
+    """
+    module, _, expression = target.partition(":")
+    if not module or not all(part.isidentifier() for part in module.split(".")):
+        raise TargetError(f"{target!r}: {module!r} is not a module name")
+    expression = expression or "application"
+    try:
+        node = ast.parse(expression, mode="eval").body
+    except SyntaxError as error:
+        raise TargetError(f"{target!r}: {expression!r} is not a name or a call") from error
+    call = None
+    if isinstance(node, ast.Call):
+        try:
+            args = tuple(ast.literal_eval(arg) for arg in node.args)
+            kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+        except ValueError as error:
+            raise TargetError(f"{target!r}: a factory's arguments must be literals") from error
+        if any(name is None for name in kwargs):
+            raise TargetError(f"{target!r}: a factory's arguments must be literals")
+        call, node = (args, kwargs), node.func
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        raise TargetError(f"{target!r}: {expression!r} is not a name or a call")
+    names.insert(0, node.id)
+    return module, names, call
+
+
+def import_app(target: str):
+    """The app object the target names, imported from sys.path."""
+    module_name, names, call = parse_target(target)
+    app = importlib.import_module(module_name)
+    for name in names:
+        try:
+            app = getattr(app, name)
+        except AttributeError:
+            raise TargetError(f"{target!r}: {module_name} has no {'.'.join(names)}") from None
+    if call is not None:
+        args, kwargs = call
+        app = app(*args, **kwargs)
+    if not callable(app):
+        raise TargetError(f"{target!r} is not callable (got a {type(app).__name__})")
+    return app
+
+
+def _sibling(name):
+    """A module the role installs next to this file (the prefix hooks)."""
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_config(path=None):
+    with open(path or os.environ["PYWEB_GRANIAN_CONFIG"], "rb") as file:
+        return tomllib.load(file)
+
+
+def load():
+    """Granian's factory: the app of the config's release, wrapped for the proxy."""
+    config = read_config()
+    release = config["release"]
+    os.chdir(release)
+    sys.path.insert(0, release)
+    os.environ["PYWEB_RELEASE"] = os.path.basename(release)
+    app = import_app(config["app_module"])
+
+    from granian.utils import proxies
+
+    allowed = config["forwarded_allow_ips"]
+    if config["interface"] == "asgi":
+        app = proxies.wrap_asgi_with_proxy_headers(app, trusted_hosts=allowed)
+    else:
+        app = proxies.wrap_wsgi_with_proxy_headers(app, trusted_hosts=allowed)
+    if config["proxy_prefix"]:
+        # Outermost, so it sees the proxy's own address, before X-Forwarded-For replaces it.
+        hooks = _sibling("pyweb_gunicorn")
+        wrapper = hooks.ASGIPrefix if config["interface"] == "asgi" else hooks.WSGIPrefix
+        app = wrapper(app, allowed)
+    return app
+
+
+if __name__ == "__main__":
+    load()
+    print(f"{read_config()['app_module']}: imported")

@@ -185,3 +185,23 @@ def test_new_code_reloads_gracefully_under_load_and_a_broken_release_never_goes_
     assert show(host, "sync-api.service", "MainPID") == master
     assert live not in versions
 
+
+
+def test_an_app_switches_server_both_ways_and_serves_on_the_same_socket_path(host):
+    """`server` is one key of the entry: flipping it on a live app swaps the units, the config and
+    the socket (systemd's socket unit for Gunicorn, the link to Granian's for Granian), and Nginx
+    keeps its upstream. Ends on Granian, as the scenario started."""
+    path = "/run/gunicorn/notes.sock"
+    notes = entry("notes")
+    run_playbook("apps.yml", {"pyweb_apps": [dict(notes, server="gunicorn")], "pyweb_apps_limit": ["notes"]})
+    assert host.service("notes.socket").is_running and show(host, "notes.service", "Type") == "notify"
+    assert host.file(path).is_socket and not host.file(path).is_symlink
+    assert through_nginx(host, "/notes/health")["status"] == 200
+    assert not host.file("/etc/gunicorn/notes.granian.toml").exists
+
+    run_playbook("apps.yml", {"pyweb_apps": [notes], "pyweb_apps_limit": ["notes"]})
+    assert show(host, "notes.socket", "LoadState") == "not-found"
+    assert show(host, "notes.service", "Type") == "exec"
+    assert host.file(path).is_symlink
+    assert not host.file("/etc/gunicorn/notes.conf.py").exists
+    assert through_nginx(host, "/notes/health")["status"] == 200

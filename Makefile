@@ -24,26 +24,34 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # with default and granian (whose load test is a light 100 req/s); default@12 evens the lanes out.
 # Every scenario runs on Debian 13 (PYWEB_DEBIAN); SCENARIO@12 runs one again on Debian 12, where
 # the default and apps scenarios prove the stack on the previous release.
+# default@12%oldest runs on the oldest ansible-core that meta/runtime.yml claims (the rest runs on
+# the newest; `make test-oldest` runs lint and the unit tests on the oldest too).
 # tests/unit/test_scripts.py fails when a scenario is in no lane.
-LANES ?= resilience,cluster,security,nginx,apps@12,default@12 default,apps,granian
+LANES ?= resilience,cluster,security,nginx,apps@12,default@12%oldest default,apps,granian
 # The test hosts' Debian release: 13 (trixie) unless set; `make molecule-default PYWEB_DEBIAN=12`
 # runs one scenario on bookworm.
 export PYWEB_DEBIAN ?= 13
 export PYWEB_IMAGE ?= pyweb/debian$(PYWEB_DEBIAN)-systemd:latest
 comma := ,
 # Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES; `make image` builds each.
-RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(lastword $(subst @, ,$(entry))))))
+RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(firstword $(subst %, ,$(lastword $(subst @, ,$(entry))))))))
 
-.PHONY: help setup venv tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-converge bench-smoke \
+.PHONY: help setup venv venv-oldest test-oldest collection tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-converge bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: venv tools engine image ## Tooling virtualenv, controller test tools, container engine and test-host image
+setup: venv venv-oldest tools engine image ## Tooling virtualenv, controller test tools, container engine and test-host image
 
 venv: ## Build .venv from requirements.txt
 	@scripts/venv.sh
+
+venv-oldest: ## Build .venv-oldest from tests/requirements-oldest.txt (the oldest ansible-core claimed)
+	@scripts/oldest.sh venv
+
+collection: venv ## Build the Galaxy artifact and install it into .state/collections (what site.yml runs)
+	@scripts/collection.sh
 
 tools: ## Debian packages the tests run on the controller (testssl.sh)
 	@scripts/tools.sh
@@ -60,7 +68,7 @@ image: engine ## Build the test-host images (Debian 13, and 12 for the lanes tha
 rebuild-image: engine ## Build the images again
 	@for release in $(RELEASES); do PYWEB_DEBIAN=$$release PYWEB_IMAGE=pyweb/debian$$release-systemd:latest scripts/image.sh --rebuild; done
 
-demo: setup ## Deploy the demo stack into a local container and show it answering
+demo: setup collection ## Deploy the demo stack into a local container and show it answering
 	@scripts/demo.sh up
 
 demo-show: ## Print the demo's URLs and answers again
@@ -69,9 +77,9 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup lint unit molecule bench-smoke ## Run every test: lint, unit, Molecule scenarios (in lanes), benchmark smoke run
+test: setup lint unit test-oldest molecule bench-smoke ## Run every test: lint, unit (newest and oldest ansible-core), Molecule scenarios (in lanes), benchmark smoke run
 
-lint: venv ## yamllint and ansible-lint (production profile, no skips)
+lint: collection ## yamllint and ansible-lint (production profile, no skips)
 	yamllint --strict .
 	ansible-lint
 
@@ -82,19 +90,22 @@ docs: venv ## Regenerate the variable tables in the READMEs and docs/bad-input.m
 unit: venv ## Fast pytest unit tests (no containers)
 	pytest -q tests/unit
 
+test-oldest: venv-oldest collection ## ansible-lint and the unit tests on the oldest ansible-core claimed
+	@scripts/oldest.sh check
+
 molecule: setup cache ## Every Molecule scenario, in parallel lanes (LANES); logs in .state/logs/lane-N.log
 	@scripts/lanes.sh $(LANES)
 
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.g. make molecule-default
 	eval "$$(scripts/cache.sh env)" && molecule test -s $*
 
-bench: setup ## Benchmark report: dev server vs Gunicorn configurations vs peers (Granian, uWSGI, Uvicorn), direct vs Nginx (bench/results/)
+bench: setup collection ## Benchmark report: dev server vs Gunicorn configurations vs peers (Granian, uWSGI, Uvicorn), direct vs Nginx (bench/results/)
 	python bench/run.py
 
-bench-converge: setup cache ## Time a fresh converge of the demo inventory and runs that change nothing (bench/results/converge.md)
+bench-converge: setup collection cache ## Time a fresh converge of the demo inventory and runs that change nothing (bench/results/converge.md)
 	eval "$$(scripts/cache.sh env)" && python bench/converge.py
 
-bench-smoke: setup ## The benchmark harness end to end, one second per hello or static row (no figures worth quoting)
+bench-smoke: setup collection ## The benchmark harness end to end, one second per hello or static row (no figures worth quoting)
 	python bench/run.py --smoke
 
 clean: ## Remove our containers, stop the download cache, and the engine if we started it

@@ -8,7 +8,10 @@
 #                               lanes or a run by hand left behind (after an interrupted run)
 #
 # A scenario runs on the Debian release in PYWEB_DEBIAN (13 unless set); SCENARIO@RELEASE runs it
-# on another one, e.g. default@12, with that release's image. When a call runs a scenario on
+# on another one, e.g. default@12, with that release's image. A %oldest suffix (default@12%oldest)
+# runs it with the oldest ansible-core that meta/runtime.yml claims (the virtualenv of
+# tests/requirements-oldest.txt, PYWEB_VENV_OLDEST, built by scripts/oldest.sh) instead of the
+# newest one the rest of the suite runs on. When a call runs a scenario on
 # PYWEB_DEBIAN too, its runs on other releases are repeats: they get PYWEB_RELEASE_REPEAT=1, so
 # that tests whose outcome cannot depend on the host's release (a bad variable refused on the
 # controller) run once, and they leave out the check-mode steps (Ansible's check mode plans the
@@ -33,8 +36,15 @@ TAIL_LINES="${PYWEB_LANE_TAIL:-60}"
 export PATH="${PYWEB_VENV:-$PYWEB_ROOT/.venv}/bin:$PATH"
 export PY_COLORS="${PY_COLORS:-0}" ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" NO_COLOR="${NO_COLOR:-1}"
 
-# release_of SCENARIO[@RELEASE]: the Debian release the entry runs on.
-release_of() { if [[ $1 == *@* ]]; then echo "${1#*@}"; else echo "$PYWEB_DEBIAN"; fi; }
+VENV_OLDEST="${PYWEB_VENV_OLDEST:-$PYWEB_ROOT/.venv-oldest}"
+
+# An entry is SCENARIO[@RELEASE][%oldest].
+# release_of ENTRY: the Debian release the entry runs on.
+release_of() { local base=${1%%\%*}; if [[ $base == *@* ]]; then echo "${base#*@}"; else echo "$PYWEB_DEBIAN"; fi; }
+# scenario_of ENTRY: the scenario's name.
+scenario_of() { local base=${1%%\%*}; echo "${base%@*}"; }
+# venv_of ENTRY: the tooling virtualenv the entry runs with.
+venv_of() { if [[ $1 == *%oldest ]]; then echo "$VENV_OLDEST"; else echo "${PYWEB_VENV:-$PYWEB_ROOT/.venv}"; fi; }
 
 # Molecule keeps a scenario's state under the ANSIBLE_HOME it ran with, so each lane's scenarios
 # are destroyed with their lane's, and those run by hand (`make molecule-NAME`, `molecule test`)
@@ -53,9 +63,9 @@ destroy_all() {
   for dir in "$LANES_DIR"/*/; do
     [[ -f "$dir/scenarios" ]] || continue
     for name in $(<"$dir/scenarios"); do
-      molecule_created "$dir/ansible" "${name%@*}" || continue
+      molecule_created "$dir/ansible" "$(scenario_of "$name")" || continue
       (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$(release_of "$name")" \
-        molecule destroy -s "${name%@*}") >/dev/null 2>&1 ||
+        molecule destroy -s "$(scenario_of "$name")") >/dev/null 2>&1 ||
         warn "could not destroy scenario $name (lane $(basename "$dir"))"
     done
   done
@@ -73,13 +83,19 @@ primary=" "
 for lane in "$@"; do
   IFS=, read -r -a names <<<"$lane"
   for name in "${names[@]}"; do
-    scenario=${name%@*}
+    scenario=$(scenario_of "$name")
     [[ -f "$PYWEB_ROOT/molecule/$scenario/molecule.yml" ]] || { echo "$0: no scenario '$scenario' (molecule/$scenario/molecule.yml)" >&2; exit 2; }
-    if [[ $name == *@* ]]; then
-      case ${name#*@} in
+    if [[ ${name%%\%*} == *@* ]]; then
+      case $(release_of "$name") in
         12 | 13) ;;
         *) echo "$0: '$name': the release after @ must be 12 or 13" >&2; exit 2 ;;
       esac
+    fi
+    if [[ $name == *%* && $name != *%oldest ]]; then
+      echo "$0: '$name': the only suffix after % is oldest" >&2; exit 2
+    fi
+    if [[ $name == *%oldest && ! -x "$VENV_OLDEST/bin/molecule" ]]; then
+      echo "$0: '$name' needs the virtualenv $VENV_OLDEST (scripts/oldest.sh venv)" >&2; exit 2
     fi
     [[ $(release_of "$name") != "$PYWEB_DEBIAN" ]] || primary+="$scenario "
   done
@@ -118,16 +134,16 @@ run_lane() {
   : >"$dir/times"
   echo "${names[*]}" >"$dir/scenarios"
   : >"$logfile"
-  local scenario release repeat
+  local scenario release repeat venv
   for name in "${names[@]}"; do
-    scenario=${name%@*} release=$(release_of "$name") repeat=""
+    scenario=$(scenario_of "$name") release=$(release_of "$name") repeat="" venv=$(venv_of "$name")
     [[ $release == "$PYWEB_DEBIAN" || $primary != *" $scenario "* ]] || repeat=1
-    log "lane $n: molecule test -s $scenario on Debian $release${repeat:+ (repeat: no check mode)}"
-    printf '\n===== molecule test -s %s on Debian %s%s (%s) =====\n' "$scenario" "$release" "${repeat:+ (repeat)}" \
-      "$(date -u +%H:%M:%S)" >>"$logfile"
+    log "lane $n: molecule test -s $scenario on Debian $release${repeat:+ (repeat: no check mode)}, $("$venv/bin/ansible" --version | head -n 1)"
+    printf '\n===== molecule test -s %s on Debian %s%s, %s (%s) =====\n' "$scenario" "$release" "${repeat:+ (repeat)}" \
+      "$("$venv/bin/ansible" --version | head -n 1)" "$(date -u +%H:%M:%S)" >>"$logfile"
     start=$(date +%s)
     rc=0
-    (cd "$PYWEB_ROOT" && ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$release" \
+    (cd "$PYWEB_ROOT" && PATH="$venv/bin:$PATH" ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$release" \
       PYWEB_IMAGE="pyweb/debian$release-systemd:latest" PYWEB_RELEASE_REPEAT="$repeat" run_scenario "$scenario" "$repeat") \
       >>"$logfile" 2>&1 </dev/null || rc=$?
     echo "$name $rc $(($(date +%s) - start))" >>"$dir/times"

@@ -11,7 +11,7 @@ run against it, and this script writes the tables in README files from it, betwe
 An app entry of pyweb_apps (roles/apps) sets the app and gunicorn roles' variables under their
 names without the prefix; its spec, the entry point `entry` of roles/apps/meta/argument_specs.yml,
 is generated here from those two roles' specs by the same rule the deploy maps entries with
-(roles/apps/filter_plugins/pyweb_apps.py), so the contract cannot drift from the roles.
+(plugins/filter/pyweb_apps.py), so the contract cannot drift from the roles.
 
     scripts/role_docs.py           rewrite the entry spec and the tables in README.md and roles/*/README.md
     scripts/role_docs.py --check   exit 1 when any of them differs from the specs (used by the tests)
@@ -49,7 +49,7 @@ def load_spec(role: str) -> dict:
 
 
 def _entry_options() -> dict:
-    path = ROOT / "roles" / "apps" / "filter_plugins" / "pyweb_apps.py"
+    path = ROOT / "plugins" / "filter" / "pyweb_apps.py"
     spec = importlib.util.spec_from_file_location("pyweb_apps", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,1 +1,325 @@
-../../roles/apps/filter_plugins/pyweb_apps.py
+"""The app contract: how an entry of ``pyweb_apps`` becomes the app and gunicorn roles' variables.
+
+An entry sets a role variable under the variable's name without its role prefix: ``timeout``
+sets ``gunicorn_timeout``, ``releases_keep`` sets ``app_releases_keep``, and a key both roles
+share (``name``, ``mode``, ``user``, ``group``) sets both. This module is the one place that
+knows the rule:
+
+* ``entry_options`` builds the entry's argument spec from the two roles' specs
+  (scripts/role_docs.py writes it into roles/apps/meta/argument_specs.yml);
+* ``pyweb_app_problems`` checks every entry before anything changes, naming the entry and the
+  key, suggesting the closest valid key for a misspelt one, and running Ansible's own argument
+  spec validator on each entry;
+* ``pyweb_app_role_vars`` turns each selected entry into the complete set of both roles'
+  variables: the entry's value, else the host's (group_vars such as ``gunicorn_timeout: 60`` are
+  every app's default), else the role's default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+ROLES = ("app", "gunicorn")
+
+# Role variables no entry sets. The host's layout is the same for every app on it (set these in
+# group_vars); the others are derived from the entry and the run.
+HOST_WIDE = ("app_base_dir", "app_config_dir", "gunicorn_config_dir", "gunicorn_reserved_memory_mb")
+DERIVED = ("app_host_src_types", "app_rollback", "app_switch", "gunicorn_app_dir", "gunicorn_environment_files", "gunicorn_release_dir")
+
+# Older spellings an entry key may still be written as (Ansible's role argument specs have no
+# aliases, so the checks and the mapping here accept them).
+ALIASES = {"app_module": ["module"]}
+
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+LIST_NAME = re.compile(r"^pyweb_apps(__.+)?$")
+
+
+def _key(var: str) -> str:
+    return var.split("_", 1)[1]
+
+
+def _entry_vars(role_options: Mapping[str, Mapping]) -> dict[str, list[str]]:
+    """Entry key -> the role variables it sets, in role order."""
+    keys: dict[str, list[str]] = {}
+    for role in ROLES:
+        for var in role_options[role]:
+            if var in HOST_WIDE or var in DERIVED:
+                continue
+            keys.setdefault(_key(var), []).append(var)
+    return keys
+
+
+def entry_options(app_options: Mapping, gunicorn_options: Mapping) -> dict:
+    """The argument spec of one app entry, from the app and gunicorn roles' specs."""
+    role_options = {"app": app_options, "gunicorn": gunicorn_options}
+    options = {}
+    for key, variables in sorted(_entry_vars(role_options).items()):
+        role_vars = [role_options[var.split("_", 1)[0]][var] for var in variables]
+        first = role_vars[0]
+        option = {"type": first.get("type", "str")}
+        for field in ("elements", "choices", "no_log"):
+            if field in first:
+                option[field] = first[field]
+        if key == "name":
+            option["required"] = True
+        elif "default" in first:
+            option["default"] = first["default"]
+        description = " ".join(str(first.get("description", "")).split())
+        older = "".join(f" Also accepted as `{alias}`, its older name." for alias in ALIASES.get(key, []))
+        option["description"] = f"{description} Sets {' and '.join(variables)}.{older}"
+        options[key] = option
+    return options
+
+
+def _canonical(key):
+    """The entry key an older spelling stands for (module -> app_module)."""
+    return next((name for name, aliases in ALIASES.items() if key in aliases), key)
+
+
+def _kind(value) -> str:
+    """A value's type as a user wrote it in YAML (Ansible hands over its own container types)."""
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+def _plain(value):
+    """Plain dicts and lists, so that the validator's messages name them as such."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _known_keys(options: Mapping) -> list[str]:
+    return sorted(set(options) | {alias for aliases in ALIASES.values() for alias in aliases})
+
+
+def _refs(app_lists: Mapping) -> list[tuple[str, object]]:
+    """(where the entry was written, entry) for every entry, pyweb_apps first."""
+    out = []
+    for list_name in sorted(app_lists):
+        value = app_lists[list_name]
+        if isinstance(value, list):
+            out.extend((f"{list_name}[{index}]", entry) for index, entry in enumerate(value))
+    return out
+
+
+def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list[str]:
+    """Every problem with the app lists, one message each; empty when they are fine.
+
+    ``app_lists`` maps each list's variable name (pyweb_apps, pyweb_apps__<suffix>) to its value;
+    ``options`` is the entry spec; ``limit`` the names of pyweb_apps_limit.
+    """
+    problems = []
+    for list_name in sorted(app_lists):
+        value = app_lists[list_name]
+        if not LIST_NAME.match(list_name):
+            raise AnsibleFilterError(f"pyweb_app_problems: {list_name} is not an app list name")
+        if not isinstance(value, list):
+            # Only the type: the lists hold secrets.
+            problems.append(f"{list_name} must be a list of apps (entries with name, src, ...); got a {_kind(value)}.")
+    known = _known_keys(options)
+    names: dict[str, list[str]] = {}
+    for ref, entry in _refs(app_lists):
+        if not isinstance(entry, Mapping):
+            problems.append(f"{ref} must be a mapping (name, src, ...); got a {_kind(entry)}.")
+            continue
+        name = entry.get("name")
+        label = f"{ref} ({name})" if isinstance(name, str) and name else ref
+        if not isinstance(name, str) or not NAME.match(name):
+            problems.append(
+                f"{ref}.name must be lowercase letters, digits and dashes, starting with a letter (at most 31 "
+                f"characters: it names a user, a unit and a socket); got {name!r}.")
+        else:
+            names.setdefault(name, []).append(ref)
+        for key in entry:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else " The keys an entry takes are in roles/apps/README.md."
+                problems.append(f"{label}: unknown key {key!r}.{hint}")
+        # Secret values never reach a message: their type is checked here, not by the validator.
+        checked = {_canonical(key): _plain(value) for key, value in entry.items() if key in known}
+        for key, option in options.items():
+            if option.get("no_log") and key in checked:
+                if not isinstance(checked.pop(key), Mapping):
+                    problems.append(f"{label}.{key} must be a mapping of variable names to values.")
+        result = ArgumentSpecValidator(options).validate(checked)
+        problems.extend(f"{label}: {message}" for message in result.error_messages
+                        if "Unsupported parameters" not in message)
+    for name, refs in sorted(names.items()):
+        if len(refs) > 1:
+            problems.append(f"{' and '.join(refs)} share the name {name}; app names must be unique "
+                            "(they name users, units and sockets).")
+    unknown = sorted(set(limit or []) - set(names))
+    if unknown:
+        problems.append(f"pyweb_apps_limit names {', '.join(unknown)}, which no app entry has "
+                        f"(apps: {', '.join(sorted(names)) or 'none'}).")
+    return problems
+
+
+def _render(value, context, env):
+    if isinstance(value, str) and "{{" in value:
+        return env.from_string(value).render(context)
+    if isinstance(value, list):
+        return [_render(item, context, env) for item in value]
+    return value
+
+
+def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_values=None,
+                        mode="", rollback=False, limit=None) -> list[dict]:
+    """For each entry (in pyweb_apps_limit when set): {name, app: {app_*}, gunicorn: {gunicorn_*}}.
+
+    ``host_values`` holds the role variables the inventory sets for this host; ``mode`` is
+    pyweb_mode (an entry's own mode wins); ``rollback`` is pyweb_rollback.
+    """
+    role_options = {"app": app_options, "gunicorn": gunicorn_options}
+    host_values = dict(host_values or {})
+    env = SandboxedEnvironment(undefined=StrictUndefined)
+    out = []
+    for entry in entries:
+        if limit and entry["name"] not in limit:
+            continue
+        canonical = {}
+        for key, value in entry.items():
+            if _canonical(key) not in options:
+                raise AnsibleFilterError(f"pyweb_app_role_vars: {entry['name']}: unknown key {key!r}")
+            canonical[_canonical(key)] = value
+        if mode and "mode" not in canonical:
+            canonical["mode"] = mode
+        resolved, raw = {}, {}
+        for role in ROLES:
+            for var, option in role_options[role].items():
+                if var in DERIVED:
+                    continue
+                key = _key(var)
+                if var not in HOST_WIDE and key in canonical:
+                    resolved[var] = canonical[key]
+                elif var in host_values:
+                    resolved[var] = host_values[var]
+                else:
+                    raw[var] = option.get("default")
+        name = resolved["app_name"]
+        base_dir = resolved.get("app_base_dir", raw.get("app_base_dir"))
+        config_dir = resolved.get("app_config_dir", raw.get("app_config_dir"))
+        resolved["app_rollback"] = bool(rollback)
+        # The apps role builds and checks each release before it switches (roles/apps/tasks/deploy.yml):
+        # it sets these two for those steps; as the roles' defaults they mean a plain deploy.
+        resolved["app_switch"] = True
+        # The host-wide step runs once for all apps (roles/apps/tasks/main.yml); per app, its own type.
+        resolved["app_host_src_types"] = []
+        resolved["gunicorn_release_dir"] = ""
+        resolved["gunicorn_app_dir"] = f"{base_dir}/{name}"
+        resolved["gunicorn_environment_files"] = [f"{config_dir}/{name}/environment", f"{config_dir}/{name}/secrets"]
+        # Role defaults that refer to other variables ("{{ app_name }}", "{{ gunicorn_app_dir }}/shared")
+        # are rendered against this app's values, in as many passes as they refer to each other.
+        for _ in range(len(raw) + 1):
+            pending = {var: value for var, value in raw.items() if var not in resolved}
+            if not pending:
+                break
+            for var, value in pending.items():
+                try:
+                    resolved[var] = _render(value, resolved, env)
+                except Exception:  # refers to a variable not resolved yet: next pass
+                    continue
+        missing = sorted(set(raw) - set(resolved))
+        if missing:
+            raise AnsibleFilterError(f"pyweb_app_role_vars: cannot resolve the defaults of {', '.join(missing)}")
+        out.append({
+            "name": name,
+            **{role: {var: resolved[var] for var in role_options[role]} for role in ROLES},
+        })
+    return out
+
+
+def pyweb_absent_app_references(selected, upstreams=None, sites=None) -> list[str]:
+    """Nginx settings of the same host that still point at an app being removed (``state: absent``
+    in its entry; ``selected`` is pyweb_app_role_vars' output): an upstream server on the app's unix
+    socket, or a static location whose root is inside the app's directory. Each problem names the
+    Nginx variable and the app."""
+    problems = []
+    for app in selected:
+        if app["app"].get("app_state") != "absent":
+            continue
+        name, bind = app["name"], app["gunicorn"]["gunicorn_bind"]
+        app_dir = f"{app['app']['app_base_dir'].rstrip('/')}/{name}/"
+        for upstream in upstreams or []:
+            for server in upstream.get("servers") or []:
+                if bind.startswith("unix:") and server.get("address") == bind:
+                    problems.append(f"nginx_upstreams[{upstream.get('name')}] sends requests to {bind}, the socket "
+                                    f"of {name}, whose entry in pyweb_apps has state absent")
+        for site in sites or []:
+            for static in site.get("static") or []:
+                root = str(static.get("root") or "").rstrip("/") + "/"
+                if root.startswith(app_dir):
+                    problems.append(f"nginx_sites[{site.get('name')}].static[{static.get('path')}] serves files "
+                                    f"from {app_dir}, the directory of {name}, whose entry in pyweb_apps has state absent")
+    return problems
+
+
+def _host_port(address):
+    """``127.0.0.1:9210`` -> ("127.0.0.1", "9210"); ``[::1]:9210`` -> ("::1", "9210")."""
+    host, _, port = str(address).rpartition(":")
+    return host.strip("[]"), port
+
+
+def _overlap(first, second) -> bool:
+    """Whether two TCP listen addresses cannot both be bound: the same port on the same address,
+    or on a wildcard address (0.0.0.0, ::) that covers the other."""
+    (host1, port1), (host2, port2) = _host_port(first), _host_port(second)
+    if port1 != port2:
+        return False
+    return host1 == host2 or {host1, host2} & {"0.0.0.0", "::", ""} != set()
+
+
+def pyweb_app_listen_conflicts(selected, nginx=None) -> list[str]:
+    """TCP addresses that two listeners of one host would share: an app's metrics address
+    (gunicorn_metrics_listen) against every other app's metrics address and TCP bind, and against
+    the nginx role's metrics addresses when this host runs it with nginx_metrics_enabled
+    (``nginx``: those variables by name). ``selected`` is pyweb_app_role_vars' output; apps being
+    removed free their addresses. Each problem names the apps and the variables."""
+    listeners = []
+    for app in selected:
+        if app["app"].get("app_state") == "absent":
+            continue
+        gunicorn = app["gunicorn"]
+        if gunicorn.get("gunicorn_metrics_listen"):
+            listeners.append((f"{app['name']}'s metrics_listen (gunicorn_metrics_listen)",
+                              gunicorn["gunicorn_metrics_listen"], True))
+        if not str(gunicorn.get("gunicorn_bind", "")).startswith("unix:"):
+            listeners.append((f"{app['name']}'s bind (gunicorn_bind)", gunicorn["gunicorn_bind"], False))
+    nginx = nginx or {}
+    if nginx.get("nginx_metrics_enabled"):
+        for var in ("nginx_metrics_listen", "nginx_metrics_stub_status_listen"):
+            if nginx.get(var):
+                listeners.append((var, nginx[var], False))
+    problems = []
+    for index, (name, address, metrics) in enumerate(listeners):
+        for other_name, other_address, other_metrics in listeners[index + 1:]:
+            # Binds of apps against each other are not this check's business; one metrics address is.
+            if (metrics or other_metrics) and _overlap(address, other_address):
+                problems.append(f"pyweb_apps: {name} {address} and {other_name} {other_address} "
+                                "would listen on the same port; give each its own.")
+    return problems
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "pyweb_absent_app_references": pyweb_absent_app_references,
+            "pyweb_app_problems": pyweb_app_problems,
+            "pyweb_app_listen_conflicts": pyweb_app_listen_conflicts,
+            "pyweb_app_role_vars": pyweb_app_role_vars,
+        }

@@ -8,8 +8,8 @@ import yaml
 from conftest import ROOT, load_plugin, load_yaml
 
 
-contract = load_plugin(ROOT / "roles/apps/filter_plugins/pyweb_apps.py")
-releases = load_plugin(ROOT / "roles/app/filter_plugins/app_releases.py")
+contract = load_plugin(ROOT / "plugins/filter/pyweb_apps.py")
+releases = load_plugin(ROOT / "plugins/filter/app_releases.py")
 
 
 def role_options(role):
@@ -148,7 +148,7 @@ def test_the_entry_spec_is_generated_from_the_role_specs():
     assert generated == ENTRY, "run scripts/role_docs.py"
 
 
-# The deploy history (roles/app/filter_plugins/app_releases.py).
+# The deploy history (plugins/filter/app_releases.py).
 
 def on_disk(*ids):
     return [{"path": f"/srv/a/releases/{rid}", "mtime": n} for n, rid in enumerate(ids)]

@@ -1,11 +1,11 @@
 """Metrics addresses of one host are refused before anything changes when two listeners would share
-a port (roles/apps/filter_plugins/pyweb_apps.py, pyweb_app_listen_conflicts)."""
+a port (plugins/filter/pyweb_apps.py, pyweb_app_listen_conflicts)."""
 
 import pytest
 
 from conftest import ROOT, load_plugin
 
-apps = load_plugin(ROOT / "roles/apps/filter_plugins/pyweb_apps.py")
+apps = load_plugin(ROOT / "plugins/filter/pyweb_apps.py")
 
 
 def app(name, metrics="", bind=None, state="present"):

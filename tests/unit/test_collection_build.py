@@ -2,6 +2,7 @@
 names the roles by their fully qualified names resolves against the installed copy."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, load_plugin
 
 BIN = Path(sys.executable).parent
 
@@ -58,3 +59,39 @@ def test_playbook_resolves_roles_by_fqcn_from_the_installed_artifact(installed):
     result = run(str(BIN / "ansible-playbook"), "--syntax-check", "-i", "localhost,", str(playbook), cwd=work,
                  env=env)
     assert "uses_fqcn.yml" in result.stdout
+
+
+# Every file Ansible templates or runs from the collection: roles, playbooks, templates.
+SHIPPED_YAML = [p for d in ("roles", "playbooks", "templates") for p in (ROOT / d).rglob("*")
+                if p.suffix in (".yml", ".j2")]
+PYWEB_FILTERS = re.compile(r"\bpyweb\.stack\.([a-z_]+)\s*[(\s}]")
+
+
+def collection_filters():
+    names = set()
+    for path in (ROOT / "plugins" / "filter").glob("*.py"):
+        names |= set(load_plugin(path).FilterModule().filters())
+    return names
+
+
+def test_plugins_live_once_in_plugins_filter():
+    """One packaging mode: no role carries a filter_plugins/ of its own, and plugins/ holds files,
+    not links into the roles."""
+    assert not list(ROOT.glob("roles/*/filter_plugins"))
+    for path in (ROOT / "plugins").rglob("*.py"):
+        assert not path.is_symlink(), f"{path} is a link"
+
+
+def test_every_collection_filter_is_used_by_its_full_name():
+    """A filter of plugins/filter written without pyweb.stack. resolves only through a roles path
+    into this checkout, never in the installed artifact; one named pyweb.stack.X must exist."""
+    ours = collection_filters()
+    assert {"app_release_plan", "gunicorn_sizing", "host_firewall_rules", "pyweb_app_role_vars"} <= ours
+    for path in SHIPPED_YAML:
+        text = path.read_text()
+        for name in PYWEB_FILTERS.findall(text):
+            if (ROOT / "roles" / name).is_dir() or (ROOT / "playbooks" / f"{name}.yml").exists():
+                continue
+            assert name in ours, f"{path.relative_to(ROOT)}: pyweb.stack.{name} is not in plugins/filter"
+        short = {name for name in re.findall(r"\|\s*([a-z_]+)\b", text)} & ours
+        assert not short, f"{path.relative_to(ROOT)}: filters {sorted(short)} used without pyweb.stack."

@@ -1,4 +1,4 @@
-"""The host role's firewall rules (roles/host/filter_plugins/host_firewall.py): bad ports and
+"""The host role's firewall rules (plugins/filter/host_firewall.py): bad ports and
 sources refused naming their variable, the apps' TCP ports found in their binds, and sources
 written as nftables takes them."""
 
@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT, load_plugin
 
-firewall = load_plugin(ROOT / "roles/host/filter_plugins/host_firewall.py")
+firewall = load_plugin(ROOT / "plugins/filter/host_firewall.py")
 ANY = ["0.0.0.0/0", "::/0"]
 
 

@@ -81,22 +81,42 @@ CODENAMES = {"12": "bookworm", "13": "trixie"}
 PREFLIGHT_PLATFORMS = load_yaml(ROOT / "playbooks" / "preflight.yml")[0]["vars"]["__pyweb_tested_platforms"]
 TESTED_PLATFORMS = [{"name": name, "versions": [CODENAMES[release] for release in releases]}
                     for name, releases in PREFLIGHT_PLATFORMS.items()]
-TESTED_ANSIBLE_CORE = re.search(r"^ansible-core==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+# The whole suite runs on the newest ansible-core (requirements.txt); lint, the unit tests and one
+# Molecule scenario on the oldest one claimed (tests/requirements-oldest.txt).
+NEWEST_ANSIBLE_CORE, OLDEST_ANSIBLE_CORE = (
+    re.search(r"^ansible-core==(\S+)$", (ROOT / path).read_text(), re.M).group(1)
+    for path in ("requirements.txt", "tests/requirements-oldest.txt"))
 
 
-def test_the_claimed_ansible_core_minimum_is_the_tested_series():
+def series(version):
+    return ".".join(version.split(".")[:2])
+
+
+def test_the_claimed_ansible_core_minimum_is_the_oldest_tested_series():
     claimed = load_yaml(ROOT / "meta" / "runtime.yml")["requires_ansible"]
-    assert claimed == ">=" + ".".join(TESTED_ANSIBLE_CORE.split(".")[:2]) + ".0"
+    assert claimed == ">=" + series(OLDEST_ANSIBLE_CORE) + ".0"
+    assert tuple(map(int, series(NEWEST_ANSIBLE_CORE).split("."))) > tuple(map(int, series(OLDEST_ANSIBLE_CORE).split(".")))
+
+
+def test_the_oldest_requirements_differ_from_the_newest_only_in_ansible():
+    def pins(path):
+        return {line for line in (ROOT / path).read_text().splitlines()
+                if line and not line.startswith("#") and not line.startswith("ansible==")
+                and not line.startswith("ansible-core==")}
+
+    assert pins("tests/requirements-oldest.txt") == pins("requirements.txt")
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_role_is_a_valid_standalone_galaxy_role(role):
+def test_role_metadata_names_the_tested_platforms_and_ansible_core(role):
+    # The roles ship in the collection only (the README says so); their metadata still names what
+    # they are tested on, which ansible-doc and Galaxy show.
     meta = load_yaml(ROOT / "roles" / role / "meta" / "main.yml")
     info = meta["galaxy_info"]
     for key in ("role_name", "author", "description", "license", "min_ansible_version", "platforms"):
         assert info.get(key), f"{role}: galaxy_info.{key} missing"
     assert info["platforms"] == TESTED_PLATFORMS
-    assert info["min_ansible_version"] == ".".join(TESTED_ANSIBLE_CORE.split(".")[:2])
+    assert info["min_ansible_version"] == series(OLDEST_ANSIBLE_CORE)
     # Roles compose through playbooks, never through meta dependencies.
     assert not meta.get("dependencies")
 

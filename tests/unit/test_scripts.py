@@ -59,7 +59,16 @@ def test_make_lanes_hold_every_scenario_once_on_the_default_release():
 
 
 def test_make_lanes_run_default_and_apps_on_debian_12_too():
-    assert sorted(name for name in make_lanes() if "@" in name) == ["apps@12", "default@12"]
+    assert sorted(name.split("%")[0] for name in make_lanes() if "@" in name) == ["apps@12", "default@12"]
+
+
+def test_make_lanes_run_a_scenario_on_the_oldest_ansible_core():
+    assert [name for name in make_lanes() if name.endswith("%oldest")] == ["default@12%oldest"]
+
+
+def test_lanes_refuse_an_unknown_suffix():
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "lanes.sh"), "default%newest"], capture_output=True, text=True)
+    assert result.returncode == 2 and "only suffix" in result.stderr
 
 
 def test_lanes_refuse_an_unknown_release():

@@ -1,4 +1,4 @@
-"""The app role's EnvironmentFile= values (roles/app/filter_plugins/app_systemd_env.py). The apps
+"""The app role's EnvironmentFile= values (plugins/filter/app_systemd_env.py). The apps
 scenario proves the real thing, systemd handing the values to the app byte for byte; these cases
 pin the escaping rule itself."""
 
@@ -7,7 +7,7 @@ from ansible.errors import AnsibleFilterError
 
 from conftest import ROOT, load_plugin
 
-quote = load_plugin(ROOT / "roles/app/filter_plugins/app_systemd_env.py").app_systemd_env_value
+quote = load_plugin(ROOT / "plugins/filter/app_systemd_env.py").app_systemd_env_value
 
 
 @pytest.mark.parametrize("value, written", [
@@ -39,7 +39,7 @@ def test_a_nul_byte_is_refused_with_the_name():
 
 
 def test_a_mapping_keeps_its_order_and_names_its_values():
-    values = load_plugin(ROOT / "roles/app/filter_plugins/app_systemd_env.py").app_systemd_env_values
+    values = load_plugin(ROOT / "plugins/filter/app_systemd_env.py").app_systemd_env_values
     assert list(values({"B": "1", "A": "$x"}).items()) == [("B", '"1"'), ("A", '"\\$x"')]
     with pytest.raises(AnsibleFilterError, match="TOKEN: a NUL character"):
         values({"TOKEN": "\0"})

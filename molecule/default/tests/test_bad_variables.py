@@ -119,6 +119,8 @@ def record_message(case_id, message):
 def json_results(monkeypatch):
     # One JSON object per failed result, whatever ansible.cfg says: the messages are parsed from it.
     monkeypatch.setenv("ANSIBLE_CALLBACK_RESULT_FORMAT", "json")
+    # On one line each (ansible-core 2.21 indents them when it thinks a person reads the output).
+    monkeypatch.setenv("ANSIBLE_CALLBACK_FORMAT_PRETTY", "false")
 
 
 def snapshot(host):

@@ -4,7 +4,6 @@ OpenSSH as a non-root user (`deploy`) with passwordless sudo, a key made for thi
 defaults (no project ansible.cfg, so no pipelining), and no `acl` package on the host. The host
 already runs the stack (Molecule's converge), so the installed copy, over SSH, must change nothing."""
 
-import json
 import os
 import re
 import subprocess
@@ -67,19 +66,36 @@ def test_host_has_no_acl_package(host):
     assert not host.package("acl").is_installed
 
 
+def ssh_inventory(path, address, key):
+    """Molecule's inventory with each host reached over SSH as a production inventory would say
+    it, in host variables (extra vars would also redirect `delegate_to: localhost`); the group
+    variables (links beside Molecule's inventory) come along."""
+    source = Path(os.environ["MOLECULE_INVENTORY_FILE"])
+    inventory = yaml.safe_load(source.read_text())
+    connection = {"ansible_connection": "ssh", "ansible_host": address, "ansible_user": USER,
+                  "ansible_ssh_private_key_file": str(key), "ansible_become": True,
+                  "ansible_ssh_common_args": "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"}
+    for group in inventory.values():
+        for name in (group or {}).get("hosts") or {}:
+            group["hosts"][name] = dict(connection)
+    path.mkdir()
+    (path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    for folder in ("group_vars", "host_vars"):
+        if (source.parent / folder).exists():
+            (path / folder).symlink_to((source.parent / folder).resolve())
+    return path
+
+
 @release_independent
 def test_installed_collection_over_ssh_with_sudo_finds_nothing_to_change(collections, ssh_login, tmp_path):
     address, key = ssh_login
     # Nothing from this checkout on the paths: no ansible.cfg (Ansible's defaults: no pipelining),
-    # no roles path; the connection settings a production inventory sets, on top of Molecule's.
+    # no roles path.
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_ROLES_PATH=str(tmp_path),
                ANSIBLE_CONFIG=str(tmp_path / "none.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="False")
     env.pop("ANSIBLE_PIPELINING", None)
-    connection = {"ansible_connection": "ssh", "ansible_host": address, "ansible_user": USER,
-                  "ansible_ssh_private_key_file": str(key), "ansible_become": True,
-                  "ansible_ssh_common_args": "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"}
-    out = run([BIN / "ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", json.dumps(connection),
-               "pyweb.stack.site"], env=env, cwd=tmp_path)
+    inventory = ssh_inventory(tmp_path / "inventory", address, key)
+    out = run([BIN / "ansible-playbook", "-i", inventory, "pyweb.stack.site"], env=env, cwd=tmp_path)
     recap = re.search(r"pyweb-default-debian\d+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out)
     assert recap, out[-3000:]
     assert int(recap.group(1)) > 0

@@ -79,5 +79,5 @@ def served_certificate(host, server_name, *fields):
 def task_output(output, name):
     """What a run printed for one task of the nginx role (empty when the task did not run)."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
-    _, found, rest = plain.partition(f"TASK [nginx : {name}]")
+    _, found, rest = plain.partition(f"TASK [pyweb.stack.nginx : {name}]")
     return rest.split("\nTASK [", 1)[0] if found else ""

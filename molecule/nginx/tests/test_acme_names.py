@@ -35,7 +35,7 @@ def test_an_added_name_is_in_the_next_certificate(host):
 
     output = converge({"__nginx_acme_names": MORE_NAMES})
 
-    assert re.search(r"TASK \[nginx : Obtain the ACME certificates\].*?changed: \[pyweb-nginx\] => \(item=acme\)",
+    assert re.search(r"TASK \[pyweb\.stack\.nginx : Obtain the ACME certificates\].*?changed: \[pyweb-nginx\] => \(item=acme\)",
                      output, re.S), output[-3000:]
     assert next_certificate(host, serial_before) == set(MORE_NAMES)
     # The new name is served with a certificate that holds it, so a client checking it is content.
@@ -61,7 +61,7 @@ def test_the_same_names_in_another_order_do_not_issue_again(host):
     # the ACME certificate holds a set of names.
     output = converge({"__nginx_acme_names": list(reversed(MORE_NAMES))})
 
-    assert "TASK [nginx : Obtain the ACME certificates]" not in output, output[-3000:]
+    assert "TASK [pyweb.stack.nginx : Obtain the ACME certificates]" not in output, output[-3000:]
     assert served(host) == (set(MORE_NAMES), serial_before)
 
 

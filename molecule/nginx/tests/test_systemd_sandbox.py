@@ -11,7 +11,7 @@ import re
 from conftest import converge
 
 DROPIN = "/etc/systemd/system/nginx.service.d/pyweb-hardening.conf"
-RESTART = "RUNNING HANDLER [nginx : Restart nginx into its changed systemd unit]"
+RESTART = "RUNNING HANDLER [pyweb.stack.nginx : Restart nginx into its changed systemd unit]"
 
 
 def exposure(host):

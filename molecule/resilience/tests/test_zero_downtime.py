@@ -65,7 +65,7 @@ def role_reload(address, value):
     that the running Nginx serves the change: the role reloaded it."""
     extra = {} if value is None else {"nginx_security_headers": dict(DEFAULT_HEADERS, **{RELOAD_HEADER: value})}
     out = run_playbook("proxy.yml", extra)
-    assert re.search(r"RUNNING HANDLER \[nginx : [^\]]*[Rr]eload", out), "the nginx role did not reload Nginx"
+    assert re.search(r"RUNNING HANDLER \[pyweb\.stack\.nginx : [^\]]*[Rr]eload", out), "the nginx role did not reload Nginx"
     assert served(address, PATH, lambda status, headers, body: headers.get(RELOAD_HEADER.lower()) == value), (
         f"the role's change ({RELOAD_HEADER}: {value}) is not live")
 

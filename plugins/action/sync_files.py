@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# MIT License (see LICENSE)
+"""pyweb.stack.sync_files: plan on the controller, ask the host once, write only what differs.
+
+Every file a task manages arrives rendered (its content, or the checksums of other files for a
+record of them). One call of pyweb.stack.file_states reads what the host holds; the files whose
+content, owner, group or mode differ are written by Ansible's own copy action, one by one, with
+its validate, backup, check mode and diff. A run that changes nothing costs one round trip,
+whatever the number of files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+ITEM_KEYS = {"dest", "content", "checksums_of", "owner", "group", "mode", "validate", "secret"}
+
+
+def record_content(paths, states):
+    """A record of other files' SHA-1 checksums, one "path checksum" line each ("absent" for a
+    missing file); a leading "-" (systemd's optional EnvironmentFile=) is kept in the line and
+    dropped for the look-up."""
+    lines = []
+    for path in paths:
+        state = states.get(path.lstrip("-"), {})
+        lines.append(f"{path} {state.get('checksum', 'absent') if state.get('exists') else 'absent'}\n")
+    return "".join(lines)
+
+
+def probe_paths(files):
+    """Every path the probe reads: each file, and each file a record is made of."""
+    paths = []
+    for item in files:
+        for path in [item["dest"], *(p.lstrip("-") for p in item.get("checksums_of") or [])]:
+            if path not in paths:
+                paths.append(path)
+    return paths
+
+
+def normalise(files, backup):
+    """Each item checked and completed with its defaults; a bad item fails naming its key."""
+    if not isinstance(files, list):
+        raise AnsibleActionFail("sync_files: files must be a list")
+    out = []
+    for index, item in enumerate(files):
+        if not isinstance(item, dict):
+            raise AnsibleActionFail(f"sync_files: files[{index}] must be a mapping")
+        unknown = set(item) - ITEM_KEYS
+        if unknown:
+            raise AnsibleActionFail(f"sync_files: files[{index}] has unknown keys {sorted(unknown)}")
+        if not str(item.get("dest", "")).startswith("/"):
+            raise AnsibleActionFail(f"sync_files: files[{index}].dest must be an absolute path")
+        if ("content" in item) == ("checksums_of" in item):
+            raise AnsibleActionFail(f"sync_files: {item['dest']}: give exactly one of content and checksums_of")
+        mode = str(item.get("mode", "0644"))
+        if len(mode) != 4 or not mode.startswith("0") or any(c not in "01234567" for c in mode):
+            raise AnsibleActionFail(f"sync_files: {item['dest']}: mode must be four octal digits, got {mode!r}")
+        out.append({"owner": "root", "group": "root", "validate": "", "secret": False, "backup": backup,
+                    **item, "mode": mode})
+    return out
+
+
+def differs(item, content, state):
+    """Why the host's file must be written, or "" when it already holds what is wanted."""
+    if not state.get("exists"):
+        return "missing"
+    if state.get("type") != "file":
+        return f"a {state.get('type')}, not a file"
+    if state.get("checksum") != hashlib.sha1(content.encode("utf-8")).hexdigest():
+        return "content"
+    for key in ("owner", "group", "mode"):
+        if state.get(key) != item[key]:
+            return key
+    return ""
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _VALID_ARGS = frozenset(("files", "backup"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars or {})
+        del tmp
+        files = normalise(self._task.args.get("files"), bool(self._task.args.get("backup", False)))
+        probe = self._execute_module(module_name="pyweb.stack.file_states",
+                                     module_args={"paths": probe_paths(files)}, task_vars=task_vars)
+        if probe.get("failed"):
+            result.update(failed=True, msg=f"sync_files: could not read the files: {probe.get('msg')}")
+            return result
+        states = probe["states"]
+        report, diffs = {}, []
+        for item in files:
+            content = item["content"] if "content" in item else record_content(item["checksums_of"], states)
+            state = states.get(item["dest"], {})
+            entry = {"dest": item["dest"], "mode": item["mode"], "existed": bool(state.get("exists")),
+                     "changed": False}
+            reason = differs(item, content, state)
+            if reason:
+                written = self._copy(item, content, task_vars)
+                if written.get("failed"):
+                    result.update(failed=True, files=report, dest=item["dest"],
+                                  msg=f"{item['dest']}: {written.get('msg', 'the write failed')}")
+                    for key in ("stdout", "stderr", "exception"):
+                        if key in written and not item["secret"]:
+                            result[key] = written[key]
+                    return result
+                entry["changed"] = bool(written.get("changed"))
+                entry["reason"] = reason
+                if written.get("backup_file"):
+                    entry["backup_file"] = written["backup_file"]
+                if written.get("diff") and not item["secret"]:
+                    diffs.extend(written["diff"] if isinstance(written["diff"], list) else [written["diff"]])
+            report[item["dest"]] = entry
+        result["changed"] = any(entry["changed"] for entry in report.values())
+        result["files"] = report
+        if diffs:
+            result["diff"] = diffs
+        return result
+
+    def _copy(self, item, content, task_vars):
+        """Ansible's copy action for one file: validate, backup, check mode and diff as it does them."""
+        task = self._task.copy()
+        task.args = {"content": content, "dest": item["dest"], "owner": item["owner"], "group": item["group"],
+                     "mode": item["mode"], "backup": item["backup"]}
+        if item["validate"]:
+            task.args["validate"] = item["validate"]
+        if item["secret"]:
+            # Neither the content nor its diff may reach the output.
+            task.diff = False
+        copy = self._shared_loader_obj.action_loader.get(
+            "ansible.legacy.copy", task=task, connection=self._connection, play_context=self._play_context,
+            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
+        written = copy.run(task_vars=task_vars)
+        written.pop("invocation", None)
+        return written

@@ -102,7 +102,7 @@ $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.
 bench: setup collection ## Benchmark report: dev server vs Gunicorn configurations vs peers (Granian, uWSGI, Uvicorn), direct vs Nginx (bench/results/)
 	python bench/run.py
 
-bench-converge: setup collection cache ## Time a fresh converge of the demo inventory and runs that change nothing (bench/results/converge.md)
+bench-converge: setup collection cache ## Fresh and no-change converges of the demo and of 1, 5 and 10 apps (bench/results/converge.md, .png)
 	eval "$$(scripts/cache.sh env)" && python bench/converge.py
 
 bench-smoke: setup collection ## The benchmark harness end to end, one second per hello or static row (no figures worth quoting)

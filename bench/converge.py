@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""How long `ansible-playbook site.yml` takes: a fresh converge of the demo inventory into a new
-host container, then runs that change nothing, each timed as a whole from this machine.
+"""How long a converge takes, fresh and when nothing changed, for the demo and for 1, 5 and 10 apps.
 
-    python bench/converge.py              measure, print, write converge.json and converge.md
-    python bench/converge.py --repeat 3   three runs that change nothing instead of two
+    python bench/converge.py                    the demo, then 1, 5 and 10 apps; converge.md/.json/.png
+    python bench/converge.py --apps 1,5 --repeat 1
+    python bench/converge.py --no-demo          the per-app series only
 
-The demo inventory (two apps, Nginx with TLS, metrics) is deployed as a user deploys it, into a
-host container of its own (HOST), over the same docker connection as the demo. Every figure is
-wall time on a shared machine: the report quotes the median of the no-change runs and says how
-many tasks ran, so a change in either reads off the next report.
+Each case gets a new host container (HOST) and is deployed as a user deploys it, over the same
+docker connection as the demo, with the project's ansible.cfg (the installed collection,
+pipelining on):
+- the demo: `ansible-playbook -i inventory/demo site.yml` (two apps, Nginx with TLS, metrics);
+- N apps: `ansible-playbook pyweb.stack.apps` with N copies of the example Flask app that differ
+  only in their names (the apps play alone, as the per-app cost is what it measures).
+Every case is converged on a fresh host, then again REPEAT times; a run that changes nothing must
+report changed=0. The report gives each run, the cost of one more app (the slope from the fewest
+to the most apps), the targets, the date and the machine's load, since wall time on a shared
+2-core machine is only meaningful on a quiet one.
 """
 
 from __future__ import annotations
@@ -23,13 +29,22 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 HOST = "pyweb-converge"
-# The issue's targets, in seconds.
-TARGETS = {"fresh": 90.0, "no_change": 30.0}
+EXAMPLE = ROOT / "examples" / "apps" / "sync_api"
 RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)",
                    re.MULTILINE)
+# The targets, in seconds: name -> (threshold, what it is measured on).
+TARGETS = {
+    "demo_no_change": (20.0, "demo site.yml, no change"),
+    "apps_no_change": (45.0, "most apps on one host, no change"),
+    "slope_no_change": (3.0, "extra no-change cost per app"),
+    "slope_fresh": (20.0, "extra fresh cost per app"),
+    "demo_fresh": (60.0, "fresh demo converge"),
+}
 
 
 def recap(output: str) -> dict:
@@ -41,84 +56,173 @@ def recap(output: str) -> dict:
     return {"ok": ok, "changed": changed, "unreachable": unreachable, "failed": failed, "skipped": skipped}
 
 
-def converge(log: Path) -> dict:
-    """One run of site.yml against HOST: wall seconds and the recap's counts."""
-    command = ["ansible-playbook", "-i", "inventory/demo", "-e", f"ansible_host={HOST}", "site.yml"]
-    # With the project's ansible.cfg, as `make demo` runs it (per-task timer included).
+def apps_inventory(directory: Path, count: int) -> Path:
+    """An inventory of HOST with `count` copies of the example Flask app, identical but for their names."""
+    (directory / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    (directory / "hosts.yml").write_text(yaml.safe_dump(
+        {"all": {"children": {"app": {"hosts": {HOST: None}}, "lb": {"hosts": {}}},
+                 "vars": {"ansible_connection": "community.docker.docker"}}}))
+    apps = [{"name": f"app-{number:02d}", "src": str(EXAMPLE), "module": "app:app", "profile": "io",
+             "env": {"HELLO_MESSAGE": "Hello"}, "secrets": {"SECRET_KEY": "bench-not-secret"}}
+            for number in range(1, count + 1)]
+    (directory / "group_vars" / "all" / "apps.yml").write_text(yaml.safe_dump({"pyweb_apps": apps}))
+    return directory
+
+
+def converge(command: list[str], log: Path) -> dict:
+    """One run of a playbook against HOST: wall seconds and the recap's counts."""
     start = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - start
     log.write_text(done.stdout + done.stderr)
     if done.returncode != 0:
-        raise RuntimeError(f"site.yml failed (exit {done.returncode}), see {log}")
+        raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}), see {log}")
     return {"seconds": round(seconds, 1), **recap(done.stdout)}
 
 
-def summarise(fresh: dict, again: list[dict]) -> dict:
-    """The two figures against their targets; a run that changes something is not a no-change run."""
-    no_change = statistics.median(run["seconds"] for run in again)
-    return {
-        "fresh": fresh,
-        "no_change_runs": again,
-        "targets": [
-            {"target": "fresh converge, seconds", "threshold": TARGETS["fresh"], "value": fresh["seconds"],
-             "met": fresh["seconds"] <= TARGETS["fresh"]},
-            {"target": "converge that changes nothing, median seconds", "threshold": TARGETS["no_change"],
-             "value": no_change,
-             "met": no_change <= TARGETS["no_change"] and all(run["changed"] == 0 for run in again),
-             "note": "" if all(run["changed"] == 0 for run in again) else "a repeated run changed something"},
-        ],
-    }
+def series(name: str, command: list[str], repeat: int, logs: Path) -> dict:
+    """A fresh host, a converge, then `repeat` converges that should change nothing."""
+    host = str(ROOT / "scripts" / "host.sh")
+    subprocess.run([host, "remove", HOST], check=True)
+    subprocess.run([host, "create", HOST], check=True)
+    fresh = converge(command, logs / f"converge-{name}-fresh.log")
+    print(f"{name}: fresh {fresh['seconds']:.1f} s ({fresh['ok']} tasks, {fresh['changed']} changed)", flush=True)
+    again = []
+    for number in range(1, repeat + 1):
+        run = converge(command, logs / f"converge-{name}-again-{number}.log")
+        print(f"{name}: again {run['seconds']:.1f} s ({run['ok']} tasks, {run['changed']} changed)", flush=True)
+        again.append(run)
+    return {"fresh": fresh, "again": again, "no_change": statistics.median(run["seconds"] for run in again)}
+
+
+def slope(points: dict[int, float]) -> float:
+    """Seconds per extra app, from the fewest apps to the most."""
+    low, high = min(points), max(points)
+    return (points[high] - points[low]) / (high - low) if high > low else 0.0
+
+
+def target(key: str, value: float, note: str = "") -> dict:
+    threshold, what = TARGETS[key]
+    return {"target": what, "threshold": threshold, "value": round(value, 1), "met": value <= threshold and not note,
+            "note": note}
+
+
+def summarise(demo: dict | None, apps: dict[int, dict]) -> dict:
+    """Every case and its targets; a no-change run that changed something misses its target."""
+    def unchanged(case):
+        return all(run["changed"] == 0 for run in case["again"])
+
+    changed_note = "a repeated run changed something"
+    targets = []
+    if demo:
+        targets.append(target("demo_no_change", demo["no_change"], "" if unchanged(demo) else changed_note))
+        targets.append(target("demo_fresh", demo["fresh"]["seconds"]))
+    if apps:
+        most = max(apps)
+        every = all(unchanged(case) for case in apps.values())
+        targets.append({**target("apps_no_change", apps[most]["no_change"], "" if every else changed_note),
+                        "target": f"{most} apps on one host, no change"})
+        if len(apps) > 1:
+            targets.append(target("slope_no_change", slope({n: c["no_change"] for n, c in apps.items()}),
+                                  "" if every else changed_note))
+            targets.append(target("slope_fresh", slope({n: c["fresh"]["seconds"] for n, c in apps.items()})))
+    return {"demo": demo, "apps": {str(n): apps[n] for n in sorted(apps)}, "targets": targets}
 
 
 def markdown(result: dict) -> str:
-    fresh = result["fresh"]
     lines = [f"Measured on {result.get('date', 'an unknown date')}; load average (1 min) before the first run "
              f"{result.get('load_before', 'unknown')}, after the last {result.get('load_after', 'unknown')} "
-             f"({os.cpu_count()} vCPUs): a figure taken on a busy machine reads slower.", "",
-             "| converge of the demo inventory (2 apps, Nginx, TLS, metrics) | seconds | tasks run | changed | skipped |",
-             "|---|---:|---:|---:|---:|",
-             f"| fresh host | {fresh['seconds']:.1f} | {fresh['ok']} | {fresh['changed']} | {fresh['skipped']} |"]
-    for number, run in enumerate(result["no_change_runs"], 1):
-        lines.append(f"| again, run {number} | {run['seconds']:.1f} | {run['ok']} | {run['changed']} "
-                     f"| {run['skipped']} |")
-    lines += ["", "| target | threshold | measured | met |", "|---|---:|---:|---|"]
-    for target in result["targets"]:
-        met = "yes" if target["met"] else "**no**" + (f" ({target['note']})" if target.get("note") else "")
-        lines.append(f"| {target['target']} | ≤ {target['threshold']:g} | {target['value']:.1f} | {met} |")
+             f"({os.cpu_count()} vCPUs): a figure taken on a busy machine reads slower. "
+             f"ansible-core {result.get('ansible_core', 'unknown')}, docker connection, pipelining on.", ""]
+    demo = result.get("demo")
+    if demo:
+        lines += ["| converge of the demo inventory (2 apps, Nginx, TLS, metrics) | seconds | tasks run | changed "
+                  "| skipped |", "|---|---:|---:|---:|---:|"]
+        rows = [("fresh host", demo["fresh"])] + [(f"again, run {n}", run) for n, run in enumerate(demo["again"], 1)]
+        for label, run in rows:
+            lines.append(f"| {label} | {run['seconds']:.1f} | {run['ok']} | {run['changed']} | {run['skipped']} |")
+        lines.append("")
+    if result.get("apps"):
+        lines += ["| apps on the host (`pyweb.stack.apps`, copies of the example Flask app) | fresh converge, s "
+                  "| run that changes nothing (median), s | tasks in that run | changed |",
+                  "|---:|---:|---:|---:|---:|"]
+        for count, case in result["apps"].items():
+            last = case["again"][-1] if case["again"] else case["fresh"]
+            lines.append(f"| {count} | {case['fresh']['seconds']:.1f} | {case['no_change']:.1f} | {last['ok']} "
+                         f"| {max(run['changed'] for run in case['again']) if case['again'] else '-'} |")
+        lines.append("")
+    lines += ["| target | threshold | measured | met |", "|---|---:|---:|---|"]
+    for item in result["targets"]:
+        met = "yes" if item["met"] else "**no**" + (f" ({item['note']})" if item.get("note") else "")
+        lines.append(f"| {item['target']} | ≤ {item['threshold']:g} s | {item['value']:.1f} | {met} |")
     return "\n".join(lines) + "\n"
+
+
+def chart(result: dict, path: Path) -> None:
+    """Seconds against apps on the host, fresh and no-change, with the demo's two figures beside."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = [int(n) for n in result["apps"]]
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    if counts:
+        axes.plot(counts, [result["apps"][str(n)]["fresh"]["seconds"] for n in counts], "o-", label="fresh converge")
+        axes.plot(counts, [result["apps"][str(n)]["no_change"] for n in counts], "s-",
+                  label="run that changes nothing")
+    if result.get("demo"):
+        axes.plot([2], [result["demo"]["fresh"]["seconds"]], "^", color="tab:blue", label="demo site.yml, fresh")
+        axes.plot([2], [result["demo"]["no_change"]], "v", color="tab:orange", label="demo site.yml, no change")
+    axes.set_xlabel("apps on one host")
+    axes.set_ylabel("seconds (wall)")
+    axes.set_title(f"Converge time against apps ({result.get('date', '')})")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def ansible_core() -> str:
+    done = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"core ([0-9.]+)", done.stdout)
+    return found.group(1) if found else "unknown"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2, help="runs that change nothing, after the fresh one")
+    parser.add_argument("--repeat", type=int, default=2, help="runs that change nothing after each fresh one")
+    parser.add_argument("--apps", default="1,5,10", help="app counts of the per-app series (empty: none)")
+    parser.add_argument("--no-demo", action="store_true", help="leave out the demo's series")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--keep", action="store_true", help="leave the host container running")
+    parser.add_argument("--keep", action="store_true", help="leave the last host container running")
     args = parser.parse_args()
+    counts = sorted({int(n) for n in args.apps.split(",") if n.strip()})
     args.out.mkdir(parents=True, exist_ok=True)
     logs = ROOT / ".state" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    host = str(ROOT / "scripts" / "host.sh")
-    subprocess.run([host, "remove", HOST], check=True)
-    subprocess.run([host, "create", HOST], check=True)
+    work = ROOT / ".state" / "bench-converge"
     load_before = round(os.getloadavg()[0], 1)
     try:
-        fresh = converge(logs / "converge-fresh.log")
-        print(f"fresh converge: {fresh['seconds']:.1f} s ({fresh['ok']} tasks, {fresh['changed']} changed)", flush=True)
-        again = []
-        for number in range(1, args.repeat + 1):
-            run = converge(logs / f"converge-again-{number}.log")
-            print(f"again, run {number}: {run['seconds']:.1f} s ({run['ok']} tasks, {run['changed']} changed)",
-                  flush=True)
-            again.append(run)
+        demo = None if args.no_demo else series(
+            "demo", ["ansible-playbook", "-i", "inventory/demo", "-e", f"ansible_host={HOST}", "site.yml"],
+            args.repeat, logs)
+        apps = {}
+        for count in counts:
+            inventory = apps_inventory(work / f"apps-{count}", count)
+            apps[count] = series(f"apps-{count}", ["ansible-playbook", "-i", str(inventory), "pyweb.stack.apps"],
+                                 args.repeat, logs)
     finally:
         if not args.keep:
-            subprocess.run([host, "remove", HOST], check=False)
-    result = summarise(fresh, again)
+            subprocess.run([str(ROOT / "scripts" / "host.sh"), "remove", HOST], check=False)
+    result = summarise(demo, apps)
     result.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_before=load_before,
-                  load_after=round(os.getloadavg()[0], 1))
+                  load_after=round(os.getloadavg()[0], 1), ansible_core=ansible_core())
     (args.out / "converge.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "converge.md").write_text(markdown(result))
+    if counts:
+        chart(result, args.out / "converge.png")
     print()
     print(markdown(result))
     return 0

@@ -7,7 +7,10 @@ spaces) except four, which a backslash must escape: ``"``, ``\\``, ``$`` and the
 double quotes a backslash before any other character is kept as it is, and one before a newline
 joins the lines, which the escaping of every backslash rules out.
 
-A NUL byte cannot be in any process's environment, so it is refused with the variable's name.
+A NUL byte cannot be in any process's environment, so it is refused with the variable's name, and
+so is anything but a string, a number or a boolean: YAML's null (an empty ``SENTRY_DSN:``) would
+otherwise reach the app as the string ``None``, and a list or a mapping as its Python repr. An
+empty value is written ``""``. The message names the variable, never its value (secrets).
 """
 
 from __future__ import annotations
@@ -19,8 +22,21 @@ from ansible.errors import AnsibleFilterError
 _ESCAPED = re.compile(r'([\\"`$])')
 
 
+def env_value_problem(value):
+    """Why ``value`` cannot be an environment variable's value, or "" when it can."""
+    if value is None:
+        return 'it is null (YAML writes an empty value as null): write "" for an empty string'
+    if not isinstance(value, (str, int, float)):
+        return (f"it is a {'list' if isinstance(value, (list, tuple)) else 'mapping' if isinstance(value, dict) else type(value).__name__}"
+                ": an environment variable holds a string, a number or a boolean")
+    return ""
+
+
 def app_systemd_env_value(value, name="value"):
     """The double-quoted form of ``value`` for an EnvironmentFile= line."""
+    problem = env_value_problem(value)
+    if problem:
+        raise AnsibleFilterError(f"{name}: {problem}")
     if isinstance(value, bool):
         # Ansible's YAML turns `yes` into True; the app reads what the user wrote as a word.
         text = "true" if value else "false"
@@ -36,6 +52,13 @@ def app_systemd_env_values(mapping):
     return {str(name): app_systemd_env_value(value, str(name)) for name, value in (mapping or {}).items()}
 
 
+def app_env_value_problems(mapping, label="app_env"):
+    """One message per variable of ``mapping`` whose value an environment cannot hold, naming the
+    variable and never the value."""
+    return [f"{label}.{name}: {problem}" for name, value in (mapping or {}).items()
+            if (problem := env_value_problem(value))]
+
+
 class FilterModule:
     def filters(self):
-        return {"app_systemd_env_values": app_systemd_env_values}
+        return {"app_systemd_env_values": app_systemd_env_values, "app_env_value_problems": app_env_value_problems}

@@ -315,11 +315,72 @@ def pyweb_app_listen_conflicts(selected, nginx=None) -> list[str]:
     return problems
 
 
+# Where a distribution's packages put their units: an app whose name is one of theirs would
+# overwrite or shadow it (nginx.service, ssh.socket).
+PACKAGE_UNIT_DIRS = ("/lib/systemd/system", "/usr/lib/systemd/system")
+LOCAL_UNIT_DIR = "/etc/systemd/system"
+
+
+def pyweb_app_unit_paths(selected) -> list[str]:
+    """Every path where a unit named like one of the apps could live (file_states reads them)."""
+    return [f"{folder}/{app['name']}.{kind}" for app in selected
+            for folder in (*PACKAGE_UNIT_DIRS, LOCAL_UNIT_DIR) for kind in ("service", "socket")]
+
+
+def pyweb_app_host_conflicts(selected, passwd=None, groups=None, states=None, contents=None) -> list[str]:
+    """Apps whose name, user or group would take over something of the host's that pyweb did not
+    make: a unit a package installed (nginx.service), a unit of that name written by someone else,
+    or an existing account or group (root, www-data, a deploy user) that the app role would give a
+    locked password and no login shell, and that purge_data would delete.
+
+    ``passwd`` and ``groups`` are the getent module's facts (name -> fields), ``states`` and
+    ``contents`` what file_states read of pyweb_app_unit_paths (read: the local .service and
+    .socket files). pyweb made an account when its home is the app's directory under app_base_dir
+    (user.yml), a group when such an account has it as its primary group, a unit when it names the
+    app's directory (a service) or says it is the app's listening socket."""
+    passwd, groups, states, contents = passwd or {}, groups or {}, states or {}, contents or {}
+    problems = []
+    for app in selected:
+        name, role = app["name"], app["app"]
+        base = str(role.get("app_base_dir", "/srv")).rstrip("/")
+        app_dir = f"{base}/{name}"
+        ours = {user for user, fields in passwd.items()
+                if len(fields) > 4 and str(fields[4]).startswith(f"{base}/") and str(fields[1]) != "0"}
+        our_gids = {str(passwd[user][2]) for user in ours}
+        user = role.get("app_user", name)
+        if user in passwd and user not in ours:
+            fields = passwd[user]
+            home = fields[4] if len(fields) > 4 else "?"
+            problems.append(f"{name}: user (app_user) {user} is an existing account of this host (home {home}) "
+                            "that pyweb did not create; the app role would lock it and take its login shell, "
+                            "and purge_data would delete it. Choose a user of the app's own.")
+        group = role.get("app_group", name)
+        if group in groups and str(groups[group][1] if len(groups[group]) > 1 else "") not in our_gids:
+            problems.append(f"{name}: group (app_group) {group} is an existing group of this host that pyweb did "
+                            "not create; purge_data would delete it. Choose a group of the app's own.")
+        for kind in ("service", "socket"):
+            for folder in PACKAGE_UNIT_DIRS:
+                path = f"{folder}/{name}.{kind}"
+                if states.get(path, {}).get("exists"):
+                    problems.append(f"{name}: a package's unit {path} has this name; the app's {name}.{kind} would "
+                                    "override it. Rename the app (name).")
+            local = f"{LOCAL_UNIT_DIR}/{name}.{kind}"
+            text = contents.get(local)
+            if text is not None:
+                mine = (f"{app_dir}/" in text) if kind == "service" else (f"Listening socket of {name} " in text)
+                if not mine:
+                    problems.append(f"{name}: {local} exists and is not this app's (pyweb did not write it); "
+                                    "the deploy would replace it. Rename the app (name) or remove that unit.")
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
             "pyweb_absent_app_references": pyweb_absent_app_references,
             "pyweb_app_problems": pyweb_app_problems,
             "pyweb_app_listen_conflicts": pyweb_app_listen_conflicts,
+            "pyweb_app_host_conflicts": pyweb_app_host_conflicts,
+            "pyweb_app_unit_paths": pyweb_app_unit_paths,
             "pyweb_app_role_vars": pyweb_app_role_vars,
         }

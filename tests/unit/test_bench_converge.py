@@ -1,8 +1,10 @@
-"""The converge benchmark's reading of Ansible's recap and its targets."""
+"""The converge benchmark: its reading of Ansible's recap, the per-app slope, its targets, the
+inventory of N identical apps, and its report."""
 
 import sys
 
 import pytest
+import yaml
 
 from conftest import ROOT
 
@@ -18,6 +20,12 @@ def run(seconds, changed=0):
     return {"seconds": seconds, "ok": 266, "changed": changed, "unreachable": 0, "failed": 0, "skipped": 103}
 
 
+def case(fresh, *again):
+    runs = [run(s) if not isinstance(s, dict) else s for s in again]
+    return {"fresh": run(fresh, changed=70), "again": runs,
+            "no_change": sorted(r["seconds"] for r in runs)[len(runs) // 2]}
+
+
 def test_recap_reads_the_counts():
     assert converge.recap(OUTPUT) == {"ok": 266, "changed": 0, "unreachable": 0, "failed": 0, "skipped": 103}
 
@@ -27,17 +35,40 @@ def test_recap_without_a_recap_fails():
         converge.recap("ERROR! the playbook could not be parsed")
 
 
+def test_slope_is_the_cost_of_one_more_app():
+    assert converge.slope({1: 12.0, 5: 20.0, 10: 30.0}) == pytest.approx(2.0)
+    assert converge.slope({3: 10.0}) == 0.0
+
+
 def test_targets_met_and_missed():
-    result = converge.summarise(run(85.0, changed=70), [run(29.0), run(40.0), run(25.0)])
-    fresh, again = result["targets"]
-    assert fresh["met"] is True and fresh["value"] == 85.0
-    assert again["value"] == 29.0 and again["met"] is True
-    slow = converge.summarise(run(95.0, changed=70), [run(31.0), run(31.0)])
-    assert [t["met"] for t in slow["targets"]] == [False, False]
+    result = converge.summarise(case(55.0, 18.0, 19.0), {1: case(40.0, 12.0), 10: case(200.0, 39.0)})
+    met = {t["target"]: t["met"] for t in result["targets"]}
+    assert met == {"demo site.yml, no change": True, "fresh demo converge": True, "10 apps on one host, no change": True,
+                   "extra no-change cost per app": True, "extra fresh cost per app": True}
+    slow = converge.summarise(case(95.0, 31.0), {1: case(40.0, 12.0), 10: case(400.0, 60.0)})
+    assert [t["met"] for t in slow["targets"]] == [False, False, False, False, False]
 
 
 def test_a_repeated_run_that_changes_something_misses_its_target():
-    result = converge.summarise(run(60.0, changed=70), [run(10.0), run(10.0, changed=1)])
-    again = result["targets"][1]
-    assert again["met"] is False and "changed something" in again["note"]
+    result = converge.summarise(case(50.0, 10.0, run(10.0, changed=1)), {})
+    assert result["targets"][0]["met"] is False and "changed something" in result["targets"][0]["note"]
     assert "**no** (a repeated run changed something)" in converge.markdown(result)
+
+
+def test_apps_inventory_holds_copies_that_differ_only_in_their_names(tmp_path):
+    converge.apps_inventory(tmp_path, 3)
+    apps = yaml.safe_load((tmp_path / "group_vars/all/apps.yml").read_text())["pyweb_apps"]
+    assert [app["name"] for app in apps] == ["app-01", "app-02", "app-03"]
+    assert all({k: v for k, v in app.items() if k != "name"} == {k: v for k, v in apps[0].items() if k != "name"}
+               for app in apps)
+    hosts = yaml.safe_load((tmp_path / "hosts.yml").read_text())
+    assert list(hosts["all"]["children"]["app"]["hosts"]) == [converge.HOST]
+
+
+def test_report_and_chart(tmp_path):
+    result = converge.summarise(case(55.0, 18.0), {1: case(40.0, 12.0), 5: case(100.0, 20.0)})
+    result["date"] = "2026-12-04 06:00 UTC"
+    text = converge.markdown(result)
+    assert "| 5 | 100.0 | 20.0 | 266 | 0 |" in text and "| extra no-change cost per app | ≤ 3 s | 2.0 | yes |" in text
+    converge.chart(result, tmp_path / "converge.png")
+    assert (tmp_path / "converge.png").stat().st_size > 1000

@@ -121,6 +121,23 @@ def test_unit_restores_the_ruleset_from_disk_and_leaves_other_tables_alone(app_h
         host.run("nft delete table inet pyweb_other")
 
 
+def test_a_flushed_ruleset_is_loaded_again_by_the_next_run(playbook, app_hosts):
+    """`nft flush ruleset` (Debian's nftables.service does it on a restart) deletes our table while
+    pyweb-firewall.service stays active; the next run of the host play notices and loads it again."""
+    host = app_hosts["pyweb-app1"]
+    before = host.check_output("nft list table inet pyweb")
+    host.run_test("nft flush ruleset")
+    try:
+        assert host.run("nft list table inet pyweb").rc != 0
+        assert host.check_output("systemctl is-active pyweb-firewall.service") == "active"
+        output = playbook("host.yml")
+        assert re.search(r"TASK \[pyweb\.stack\.host : Load the ruleset again, its table is gone\].*?"
+                         r"changed: \[pyweb-app1\]", output, re.S), output[-4000:]
+        assert host.check_output("nft list table inet pyweb") == before
+    finally:
+        host.run("systemctl reload pyweb-firewall.service")
+
+
 def test_bad_firewall_values_are_refused_before_any_host_changes(playbook, app_hosts):
     before = app_hosts["pyweb-app1"].check_output("nft list table inet pyweb")
     output = playbook(ROOT / "site.yml", {"host_firewall_allow": [{"port": 70000, "sources": ["10.0.0.300"]}]},

@@ -4,6 +4,7 @@ OpenSSH as a non-root user (`deploy`) with passwordless sudo, a key made for thi
 defaults (no project ansible.cfg, so no pipelining), and no `acl` package on the host. The host
 already runs the stack (Molecule's converge), so the installed copy, over SSH, must change nothing."""
 
+import json
 import os
 import re
 import subprocess
@@ -86,14 +87,19 @@ def ssh_inventory(path, address, key):
     return path
 
 
-@release_independent
-def test_installed_collection_over_ssh_with_sudo_finds_nothing_to_change(collections, ssh_login, tmp_path):
-    address, key = ssh_login
-    # Nothing from this checkout on the paths: no ansible.cfg (Ansible's defaults: no pipelining),
-    # no roles path.
+def as_a_user(collections, tmp_path):
+    """The environment of a Galaxy user: nothing from this checkout on the paths, no ansible.cfg
+    (Ansible's defaults: no pipelining), no roles path."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_ROLES_PATH=str(tmp_path),
                ANSIBLE_CONFIG=str(tmp_path / "none.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="False")
     env.pop("ANSIBLE_PIPELINING", None)
+    return env
+
+
+@release_independent
+def test_installed_collection_over_ssh_with_sudo_finds_nothing_to_change(collections, ssh_login, tmp_path):
+    address, key = ssh_login
+    env = as_a_user(collections, tmp_path)
     inventory = ssh_inventory(tmp_path / "inventory", address, key)
     out = run([BIN / "ansible-playbook", "-i", inventory, "pyweb.stack.site"], env=env, cwd=tmp_path)
     recap = re.search(r"pyweb-default-debian\d+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out)
@@ -101,3 +107,21 @@ def test_installed_collection_over_ssh_with_sudo_finds_nothing_to_change(collect
     assert int(recap.group(1)) > 0
     assert recap.group(2) == "0", out[-6000:]
     assert recap.group(3) == recap.group(4) == "0", out[-6000:]
+
+
+@release_independent
+def test_firewall_that_would_lock_out_the_sudo_run_is_refused(collections, ssh_login, tmp_path):
+    """Under become, sudo drops SSH_CONNECTION from the environment: the lockout guard must still
+    see this run's own connection and refuse SSH sources that leave it out, before anything changes."""
+    address, key = ssh_login
+    inventory = ssh_inventory(tmp_path / "inventory", address, key)
+    narrowed = {"host_firewall_enabled": True, "host_firewall_ssh_sources": ["192.0.2.0/24"]}
+    done = subprocess.run([BIN / "ansible-playbook", "-i", inventory, "-e", json.dumps(narrowed), "pyweb.stack.site"],
+                          env=as_a_user(collections, tmp_path), cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out[-4000:]
+    assert "the firewall would lock this run out of the host" in out, out[-4000:]
+    assert "Ansible connects to port 22 from " in out, out[-4000:]
+    assert "PLAY [Apply the host-wide settings]" not in out
+    assert not re.search(r"^changed: ", out, re.M)

@@ -108,8 +108,9 @@ def test_the_override_template_is_in_force(host):
     # The config is the same, the secrets file is not: the check runs before the restart would.
     ({"secrets": {}}, "Check that the app imports with its new environment or packages",
      "SECRET_KEY is not set; refusing to start"),
-    # A new config: the template's own validate runs the check on the candidate.
-    ({"app_module": "notes:create_ap()"}, "Render the server config", "create_ap"),
+    # A new config: its validate runs the check on the candidate before it replaces the live one.
+    ({"app_module": "notes:create_ap()"},
+     "Write the server config, the units and the environment record that differ", "create_ap"),
 ], ids=["secret-missing", "factory-misspelt"])
 def test_an_app_that_cannot_start_is_refused_with_its_traceback(host, playbook, change, failing_task, traceback):
     master = main_pid(host, "notes")

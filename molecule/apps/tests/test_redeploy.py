@@ -89,7 +89,7 @@ def test_a_release_that_cannot_import_never_goes_live(host, demo_apps, playbook,
                        expect_success=False)
         assert "No module named 'no_such_module'" in out
         assert "sync-api: the deploy of release " in out
-        assert "failed at the check step (Render the server config: " in out
+        assert "failed at the check step (Write the server config, the units and the environment record that differ: " in out
         assert f"Switched back to release {before} with its previous environment, config and units; " \
                "sync-api serves it (/healthz answers 2xx)." in out
         assert current_release(host) == before

@@ -138,9 +138,9 @@ run_lane() {
   for name in "${names[@]}"; do
     scenario=$(scenario_of "$name") release=$(release_of "$name") repeat="" venv=$(venv_of "$name")
     [[ $release == "$PYWEB_DEBIAN" || $primary != *" $scenario "* ]] || repeat=1
-    log "lane $n: molecule test -s $scenario on Debian $release${repeat:+ (repeat: no check mode)}, $("$venv/bin/ansible" --version | head -n 1)"
+    log "lane $n: molecule test -s $scenario on Debian $release${repeat:+ (repeat: no check mode)}, $("$venv/bin/ansible" --version | sed -n 1p)"
     printf '\n===== molecule test -s %s on Debian %s%s, %s (%s) =====\n' "$scenario" "$release" "${repeat:+ (repeat)}" \
-      "$("$venv/bin/ansible" --version | head -n 1)" "$(date -u +%H:%M:%S)" >>"$logfile"
+      "$("$venv/bin/ansible" --version | sed -n 1p)" "$(date -u +%H:%M:%S)" >>"$logfile"
     start=$(date +%s)
     rc=0
     (cd "$PYWEB_ROOT" && PATH="$venv/bin:$PATH" ANSIBLE_HOME="$dir/ansible" TMPDIR="$dir/tmp" PYWEB_DEBIAN="$release" \

@@ -14,7 +14,7 @@ case "${1:-}" in
   venv) venv ;;
   check)
     venv
-    log "$("$VENV_OLDEST/bin/ansible" --version | head -n 1): ansible-lint and the unit tests"
+    log "$("$VENV_OLDEST/bin/ansible" --version | sed -n 1p): ansible-lint and the unit tests"
     (cd "$PYWEB_ROOT" && PATH="$VENV_OLDEST/bin:$PATH" ansible-lint && PATH="$VENV_OLDEST/bin:$PATH" pytest -q -p no:cacheprovider tests/unit)
     ;;
   *) echo "usage: $0 venv|check" >&2; exit 2 ;;

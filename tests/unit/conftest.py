@@ -1,6 +1,10 @@
 """Shared fixtures for the fast unit tests: no containers, no network."""
 
 import importlib.util
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,34 @@ def render_template(path: Path, variables: dict) -> str:
     from ansible.template import Templar, trust_as_template
 
     return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(path.read_text()))
+
+
+@pytest.fixture(scope="session")
+def collections(tmp_path_factory):
+    """A collections path in which pyweb.stack is this checkout."""
+    path = tmp_path_factory.mktemp("collections")
+    (path / "ansible_collections" / "pyweb").mkdir(parents=True)
+    (path / "ansible_collections" / "pyweb" / "stack").symlink_to(ROOT)
+    return path
+
+
+def play_task(collections, folder: Path, module: str, args: dict, *options, expect_ok=True):
+    """One task of this collection run by ansible-playbook against this machine (connection local,
+    this interpreter, no ansible.cfg): its registered result and the run's output."""
+    playbook = folder / "play.yml"
+    out = folder / "result.json"
+    playbook.write_text(yaml.safe_dump([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "tasks": [
+            {"name": "Run", module: args, "register": "ran", "ignore_errors": not expect_ok},
+            {"name": "Keep the result", "ansible.builtin.copy": {
+                "content": "{{ ran | to_json }}", "dest": str(out), "mode": "0600"},
+             "check_mode": False, "diff": False},
+        ]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_CONFIG=str(folder / "none.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
+    done = subprocess.run([Path(sys.executable).parent / "ansible-playbook", "-i", "localhost,", "-e",
+                           f"ansible_python_interpreter={sys.executable}", *options, playbook], env=env,
+                          cwd=folder, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return json.loads(out.read_text()), done.stdout

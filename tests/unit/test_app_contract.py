@@ -58,7 +58,7 @@ def test_the_include_lists_every_role_variable_once():
 def test_every_step_of_an_app_runs_with_those_variables():
     """The steps files run only inside app.yml's block, and name the roles they run."""
     (block,) = load_yaml(ROOT / "roles/apps/tasks/app.yml")
-    assert block["block"][0]["ansible.builtin.include_tasks"] == "app_{{ __apps_tasks_from }}.yml"
+    assert block["block"][-1]["ansible.builtin.include_tasks"] == "app_{{ __apps_tasks_from }}.yml"
     for steps in ("assert", "deploy", "rollback"):
         assert (ROOT / f"roles/apps/tasks/app_{steps}.yml").is_file()
 

@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import ROOT, load_plugin
+from conftest import ROOT, load_plugin, play_task
 
 action = load_plugin(ROOT / "plugins" / "action" / "sync_files.py")
 BIN = Path(sys.executable).parent
@@ -59,14 +58,6 @@ def test_bad_items_are_refused_by_name(files, message):
         action.normalise(files, False)
 
 
-@pytest.fixture(scope="module")
-def collections(tmp_path_factory):
-    path = tmp_path_factory.mktemp("collections")
-    (path / "ansible_collections" / "pyweb").mkdir(parents=True)
-    (path / "ansible_collections" / "pyweb" / "stack").symlink_to(ROOT)
-    return path
-
-
 @pytest.fixture
 def play(collections, tmp_path):
     """Run one sync_files task against this machine; return its registered result and the output."""
@@ -74,25 +65,8 @@ def play(collections, tmp_path):
         pytest.skip("writes root-owned files")
 
     def run(files, *args, backup=False, expect_ok=True):
-        playbook = tmp_path / "play.yml"
-        out = tmp_path / "result.json"
-        playbook.write_text(yaml.safe_dump([{
-            "hosts": "localhost", "connection": "local", "gather_facts": False,
-            "tasks": [
-                {"name": "Sync", "pyweb.stack.sync_files": {"files": files, "backup": backup},
-                 "register": "synced", "ignore_errors": not expect_ok},
-                {"name": "Keep the result", "ansible.builtin.copy": {
-                    "content": "{{ synced | to_json }}", "dest": str(out), "mode": "0600"},
-                 "check_mode": False, "diff": False},
-            ]}]))
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_CONFIG=str(tmp_path / "none.cfg"),
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
-        # The module runs under this interpreter, not whatever discovery would find on this machine.
-        done = subprocess.run([BIN / "ansible-playbook", "-i", "localhost,", "-e",
-                               f"ansible_python_interpreter={sys.executable}", *args, playbook], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, check=False)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-        return json.loads(out.read_text()), done.stdout
+        return play_task(collections, tmp_path, "pyweb.stack.sync_files", {"files": files, "backup": backup},
+                         *args, expect_ok=expect_ok)
 
     return run
 

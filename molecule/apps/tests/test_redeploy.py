@@ -152,3 +152,24 @@ def test_environment_change_restarts_and_a_failing_health_check_switches_back(ho
         playbook("apps.yml", {"pyweb_apps": [dict(demo, src=src)]})
     assert get(host, "sync-api", "/healthz") == (200, {"status": "ok", "app": "sync-api"})
     assert get(host, "sync-api", "/hello")[1]["message"] == demo["env"]["HELLO_MESSAGE"]
+
+
+def test_an_unchanged_app_is_skipped_and_a_hand_edit_is_put_back(host, demo_apps, playbook):
+    """The plan step: an app whose record matches the plan and the host costs one round trip and
+    runs no deploy step; a config edited by hand is found, written back and reloaded onto."""
+    extra_vars = {"pyweb_apps": [next(app for app in demo_apps if app["name"] == "sync-api")]}
+    # This run's plan (the src path as this playbook sees it) gets its record, then is matched.
+    playbook("apps.yml", extra_vars)
+    out = playbook("apps.yml", extra_vars, args=("-v",))
+    assert re.search(r"Ask the host whether sync-api is as its last deploy left it\].*\n.*\nok: .*\"matches\": true", out)
+    assert "Note the step (build)" not in out, "a matching app ran its deploy steps"
+    record = host.file("/srv/sync-api/.pyweb-deployed.json")
+    assert record.user == "root" and record.mode == 0o600
+
+    config = "/etc/gunicorn/sync-api.conf.py"
+    before = host.file(config).content_string
+    assert host.run(f"echo '# edited by hand' >> {config}").rc == 0
+    out = playbook("apps.yml", extra_vars, args=("-v",))
+    assert re.search(rf"\"matches\": false.*path {re.escape(config)}: file ", out), out[-3000:]
+    assert host.file(config).content_string == before
+    assert get(host, "sync-api", "/healthz")[0] == 200

@@ -2,11 +2,13 @@
 # MIT License (see LICENSE)
 """pyweb.stack.sync_files: plan on the controller, ask the host once, write only what differs.
 
-Every file a task manages arrives rendered (its content, or the checksums of other files for a
-record of them). One call of pyweb.stack.file_states reads what the host holds; the files whose
-content, owner, group or mode differ are written by Ansible's own copy action, one by one, with
-its validate, backup, check mode and diff. A run that changes nothing costs one round trip,
-whatever the number of files.
+Every file a task manages arrives rendered (its content), as a template to render here on the
+controller with the task's variables and its own template_vars, or as the checksums of other
+files for a record of them; a link arrives as its target. One call of pyweb.stack.file_states
+reads what the host holds; the files whose content, owner, group or mode differ are written by
+Ansible's own copy action, one by one, with its validate, backup, check mode and diff, and the
+links that differ by the file module. A run that changes nothing costs one round trip, whatever
+the number of files.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import hashlib
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-ITEM_KEYS = {"dest", "content", "checksums_of", "owner", "group", "mode", "validate", "secret"}
+ITEM_KEYS = {"dest", "content", "template", "template_vars", "checksums_of", "link", "directory", "owner", "group",
+             "mode", "validate", "secret"}
+# Each item gives exactly one of these: what the file holds, the link's target, or directory: true.
+SOURCE_KEYS = ("content", "template", "checksums_of", "link", "directory")
 
 
 def record_content(paths, states):
@@ -53,9 +58,13 @@ def normalise(files, backup):
             raise AnsibleActionFail(f"sync_files: files[{index}] has unknown keys {sorted(unknown)}")
         if not str(item.get("dest", "")).startswith("/"):
             raise AnsibleActionFail(f"sync_files: files[{index}].dest must be an absolute path")
-        if ("content" in item) == ("checksums_of" in item):
-            raise AnsibleActionFail(f"sync_files: {item['dest']}: give exactly one of content and checksums_of")
-        mode = str(item.get("mode", "0644"))
+        if sum(key in item for key in SOURCE_KEYS) != 1:
+            raise AnsibleActionFail(f"sync_files: {item['dest']}: give exactly one of {', '.join(SOURCE_KEYS)}")
+        if "directory" in item and item["directory"] is not True:
+            raise AnsibleActionFail(f"sync_files: {item['dest']}: directory takes only true")
+        if "template_vars" in item and not isinstance(item["template_vars"], dict):
+            raise AnsibleActionFail(f"sync_files: {item['dest']}: template_vars must be a mapping")
+        mode = str(item.get("mode", "0755" if "directory" in item else "0644"))
         if len(mode) != 4 or not mode.startswith("0") or any(c not in "01234567" for c in mode):
             raise AnsibleActionFail(f"sync_files: {item['dest']}: mode must be four octal digits, got {mode!r}")
         out.append({"owner": "root", "group": "root", "validate": "", "secret": False, "backup": backup,
@@ -67,6 +76,14 @@ def differs(item, content, state):
     """Why the host's file must be written, or "" when it already holds what is wanted."""
     if not state.get("exists"):
         return "missing"
+    if "link" in item:
+        if state.get("type") != "link":
+            return f"a {state.get('type')}, not a link"
+        return "target" if state.get("target") != item["link"] else ""
+    if "directory" in item:
+        if state.get("type") != "directory":
+            return f"a {state.get('type')}, not a directory"
+        return next((key for key in ("owner", "group", "mode") if state.get(key) != item[key]), "")
     if state.get("type") != "file":
         return f"a {state.get('type')}, not a file"
     if state.get("checksum") != hashlib.sha1(content.encode("utf-8")).hexdigest():
@@ -93,13 +110,15 @@ class ActionModule(ActionBase):
         states = probe["states"]
         report, diffs = {}, []
         for item in files:
-            content = item["content"] if "content" in item else record_content(item["checksums_of"], states)
+            content = self._content(item, states, task_vars)
             state = states.get(item["dest"], {})
             entry = {"dest": item["dest"], "mode": item["mode"], "existed": bool(state.get("exists")),
                      "changed": False}
             reason = differs(item, content, state)
             if reason:
-                written = self._copy(item, content, task_vars)
+                written = (self._link(item, task_vars) if "link" in item
+                           else self._directory(item, task_vars) if "directory" in item
+                           else self._copy(item, content, task_vars))
                 if written.get("failed"):
                     result.update(failed=True, files=report, dest=item["dest"],
                                   msg=f"{item['dest']}: {written.get('msg', 'the write failed')}")
@@ -119,6 +138,35 @@ class ActionModule(ActionBase):
         if diffs:
             result["diff"] = diffs
         return result
+
+    def _content(self, item, states, task_vars):
+        """What the file must hold: given, rendered from its template, or a record of checksums."""
+        if "content" in item:
+            return item["content"]
+        if "checksums_of" in item:
+            return record_content(item["checksums_of"], states)
+        if "link" in item or "directory" in item:
+            return ""
+        # The template lookup finds the file as the template module would (the role's templates/
+        # first) and renders it with the task's variables and the item's own.
+        lookup = self._shared_loader_obj.lookup_loader.get(
+            "ansible.builtin.template", loader=self._loader, templar=self._templar)
+        return lookup.run([item["template"]], variables=task_vars, template_vars=item.get("template_vars") or {})[0]
+
+    def _link(self, item, task_vars):
+        """The file module for one link, as a task with state: link and force would run it."""
+        return self._file(task_vars, path=item["dest"], src=item["link"], state="link", force=True, follow=False,
+                          owner=item["owner"], group=item["group"])
+
+    def _directory(self, item, task_vars):
+        """The file module for one directory (its parents made as the module makes them)."""
+        return self._file(task_vars, path=item["dest"], state="directory", owner=item["owner"], group=item["group"],
+                          mode=item["mode"])
+
+    def _file(self, task_vars, **args):
+        written = self._execute_module(module_name="ansible.legacy.file", module_args=args, task_vars=task_vars)
+        written.pop("invocation", None)
+        return written
 
     def _copy(self, item, content, task_vars):
         """Ansible's copy action for one file: validate, backup, check mode and diff as it does them."""

@@ -45,11 +45,25 @@ def test_differs_names_what_differs(state, reason):
     assert action.differs(item, "hi", state) == reason
 
 
+@pytest.mark.parametrize("state, reason", [
+    ({"exists": False}, "missing"),
+    ({"exists": True, "type": "file"}, "a file, not a link"),
+    ({"exists": True, "type": "link", "target": "/elsewhere"}, "target"),
+    ({"exists": True, "type": "link", "target": "/etc/site.conf"}, ""),
+])
+def test_a_link_differs_by_its_target(state, reason):
+    (item,) = action.normalise([{"dest": "/x", "link": "/etc/site.conf"}], False)
+    assert action.differs(item, "", state) == reason
+
+
 @pytest.mark.parametrize("files, message", [
     ("nope", "must be a list"),
     ([{"dest": "relative", "content": ""}], "absolute path"),
-    ([{"dest": "/x"}], "exactly one of content and checksums_of"),
-    ([{"dest": "/x", "content": "", "checksums_of": []}], "exactly one of content and checksums_of"),
+    ([{"dest": "/x"}], "exactly one of content, template, checksums_of, link, directory"),
+    ([{"dest": "/x", "content": "", "checksums_of": []}], "exactly one of content, template"),
+    ([{"dest": "/x", "template": "a.j2", "link": "b"}], "exactly one of content, template"),
+    ([{"dest": "/x", "template": "a.j2", "template_vars": []}], "template_vars must be a mapping"),
+    ([{"dest": "/x", "directory": "yes"}], "directory takes only true"),
     ([{"dest": "/x", "content": "", "mode": "644"}], "four octal digits"),
     ([{"dest": "/x", "content": "", "colour": "red"}], "unknown keys ['colour']"),
 ])
@@ -159,3 +173,38 @@ def test_file_states_reads_lists_globs_and_digests(collections, tmp_path):
     assert result["listings"][str(tmp_path / "missing")] == []
     assert result["contents"] == {str(tmp_path / "history"): "a1\nb2\n"}
     assert result["matches"] == {f"{tmp_path}/venvs/*/bin/python": [f"{tmp_path}/venvs/a1/bin/python"]}
+
+
+def test_templates_render_on_the_controller_with_their_own_vars_and_links_follow(play, tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "site.conf.j2").write_text("server_name {{ site.name }};\n")
+    files = [{"dest": str(tmp_path / f"{name}.conf"), "template": "site.conf.j2", "template_vars": {"site": {"name": name}}}
+             for name in ("shop", "blog")]
+    files.append({"dest": str(tmp_path / "enabled"), "link": str(tmp_path / "shop.conf")})
+    first, _ = play(files)
+    assert first["changed"] and (tmp_path / "blog.conf").read_text() == "server_name blog;\n"
+    assert os.readlink(tmp_path / "enabled") == str(tmp_path / "shop.conf")
+    assert first["files"][str(tmp_path / "enabled")] == {
+        "dest": str(tmp_path / "enabled"), "mode": "0644", "existed": False, "changed": True, "reason": "missing"}
+    second, _ = play(files)
+    assert not second["changed"]
+    (tmp_path / "enabled").unlink()
+    (tmp_path / "enabled").symlink_to(tmp_path / "blog.conf")
+    third, _ = play(files)
+    assert [dest for dest, entry in third["files"].items() if entry["changed"]] == [str(tmp_path / "enabled")]
+    assert os.readlink(tmp_path / "enabled") == str(tmp_path / "shop.conf")
+
+
+def test_a_directory_goes_before_the_files_in_it_and_keeps_its_mode(play, tmp_path):
+    folder = tmp_path / "conf.d"
+    files = [{"dest": str(folder), "directory": True, "mode": "0700"},
+             {"dest": str(folder / "a.conf"), "content": "a\n"}]
+    planned, _ = play(files, "--check")
+    assert planned["changed"] and not folder.exists()
+    first, _ = play(files)
+    assert first["files"][str(folder)]["reason"] == "missing" and (folder / "a.conf").read_text() == "a\n"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    folder.chmod(0o755)
+    second, _ = play(files)
+    assert [(dest, entry["reason"]) for dest, entry in second["files"].items() if entry["changed"]] == [(str(folder), "mode")]
+    assert not play(files)[0]["changed"]

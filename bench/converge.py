@@ -62,7 +62,7 @@ def apps_inventory(directory: Path, count: int) -> Path:
     (directory / "hosts.yml").write_text(yaml.safe_dump(
         {"all": {"children": {"app": {"hosts": {HOST: None}}, "lb": {"hosts": {}}},
                  "vars": {"ansible_connection": "community.docker.docker"}}}))
-    apps = [{"name": f"app-{number:02d}", "src": str(EXAMPLE), "module": "app:app", "profile": "io",
+    apps = [{"name": f"app-{number:02d}", "src": str(EXAMPLE), "app_module": "app:app", "profile": "io",
              "env": {"HELLO_MESSAGE": "Hello"}, "secrets": {"SECRET_KEY": "bench-not-secret"}}
             for number in range(1, count + 1)]
     (directory / "group_vars" / "all" / "apps.yml").write_text(yaml.safe_dump({"pyweb_apps": apps}))

@@ -4,9 +4,9 @@
 
 The manifest (every file's SHA-256, in path order, as `sha256sum` prints it) is made here on the
 controller; it names the tree (its digest) and one command on the host checks the copy there
-against it. When a file is missing or differs, the tree goes over as one compressed archive and is
-unpacked next to the destination, which it then replaces: two round trips whatever the number of
-files, where Ansible's copy module asks about each file in turn.
+against it. When a file is missing or differs, the tree goes over as one compressed archive, unpacked over
+the destination (or next to a new one, which it then becomes): two round trips whatever the
+number of files, where Ansible's copy module asks about each file in turn.
 """
 
 from __future__ import annotations
@@ -64,12 +64,15 @@ def archive(root: Path, names: list[str], out) -> None:
 
 
 def install_command(archive_path: str, dest: str, owner: str, group: str) -> str:
-    """Unpack next to dest, give it the modes copy's u=rwX,go=rX gives, then put it in dest's place."""
-    d, new, old = shlex.quote(dest), shlex.quote(dest + ".new"), shlex.quote(dest + ".old")
-    return (f"set -e; rm -rf {new} {old}; mkdir -p {new}; "
-            f"tar -xzf {shlex.quote(archive_path)} -C {new} --no-same-owner; "
-            f"chown -R {shlex.quote(owner)}:{shlex.quote(group)} {new}; chmod -R u=rwX,go=rX {new}; "
-            f"if [ -e {d} ]; then mv {d} {old}; fi; mv {new} {d}; rm -rf {old}")
+    """A new dest is unpacked next to it and moved into place whole; an existing one (a live
+    release, say, whose running processes keep it as their directory) is unpacked over in place.
+    Either way it gets the owner and the modes the copy module's u=rwX,go=rX gives."""
+    d, new = shlex.quote(dest), shlex.quote(dest + ".new")
+    unpack = f"tar -xzf {shlex.quote(archive_path)} --no-same-owner -C"
+    fix = f"chown -R {shlex.quote(owner)}:{shlex.quote(group)}"
+    return (f"set -e; if [ -d {d} ]; then {unpack} {d}; {fix} {d}; chmod -R u=rwX,go=rX {d}; "
+            f"else rm -rf {new}; mkdir -p {new}; {unpack} {new}; {fix} {new}; chmod -R u=rwX,go=rX {new}; "
+            f"mv {new} {d}; fi")
 
 
 class ActionModule(ActionBase):

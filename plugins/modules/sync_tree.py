@@ -12,8 +12,10 @@ description:
   - Makes the tree's manifest on the controller (each regular file's SHA-256 in byte order of its
     path, as C(sha256sum) prints it; C(__pycache__) and C(.pyc) files left out) and checks the
     copy on the host against it in one command.
-  - When a file is missing or differs, the tree goes over as one gzip archive, is unpacked next to
-    the destination with the modes the copy module's C(u=rwX,go=rX) gives, and replaces it.
+  - When a file is missing or differs, the tree goes over as one gzip archive and is unpacked over
+    the destination in place (a new destination is unpacked next to it and moved into place
+    whole), with the owner given and the modes the copy module's C(u=rwX,go=rX) gives. Files the
+    host holds beyond the tree stay, as with the copy module.
   - Two round trips whatever the number of files; check mode and a matching copy need one.
   - Runs on the controller as an action plugin; this file only documents it.
 version_added: 0.2.0

@@ -41,10 +41,11 @@ def test_the_manifest_is_sha256sums_and_the_name_its_digest(tree):
     assert action.tree_id(action.manifest(tree)) == named
 
 
-def test_the_install_command_replaces_dest_only_after_unpacking():
+def test_the_install_command_moves_a_new_dest_into_place_only_once_unpacked():
     command = action.install_command("/tmp/t.tar.gz", "/srv/a/releases/x y", "root", "root")
-    assert command.index("tar -xzf") < command.index("mv '/srv/a/releases/x y' '/srv/a/releases/x y.old'")
-    assert "chmod -R u=rwX,go=rX '/srv/a/releases/x y.new'" in command
+    new = command[command.index("else"):]
+    assert new.index("-C '/srv/a/releases/x y.new'") < new.index("mv '/srv/a/releases/x y.new' '/srv/a/releases/x y'")
+    assert "chmod -R u=rwX,go=rX '/srv/a/releases/x y.new'" in new
 
 
 def test_copies_once_then_nothing_then_repairs(collections, tree, tmp_path):
@@ -68,10 +69,13 @@ def test_copies_once_then_nothing_then_repairs(collections, tree, tmp_path):
     second, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
     assert not second["changed"]
 
+    # Repaired in place: the directory a running process may be in stays the same.
+    inode = dest.stat().st_ino
     (dest / "B.txt").write_text("edited on the host\n")
-    (dest / "extra").write_text("left from elsewhere\n")
+    (dest / "B.txt").chmod(0o600)
     third, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
-    assert third["changed"] and (dest / "B.txt").read_text() == "upper\n" and not (dest / "extra").exists()
+    assert third["changed"] and (dest / "B.txt").read_text() == "upper\n"
+    assert stat.S_IMODE((dest / "B.txt").stat().st_mode) == 0o644 and dest.stat().st_ino == inode
     assert sorted(path.name for path in releases.iterdir()) == [first["name"]]
 
     named, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", {**args, "name": "v1"})

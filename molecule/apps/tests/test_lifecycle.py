@@ -16,7 +16,7 @@ DATA = "kept across the rename"
 
 def scratch(name="scratch", **changes):
     """The demo's Flask app under another name, on its own TCP port."""
-    return {"name": name, "src": str(ROOT / "examples/apps/sync_api"), "module": "app:app",
+    return {"name": name, "src": str(ROOT / "examples/apps/sync_api"), "app_module": "app:app",
             "profile": "io", "worker_class": "gthread", "bind": f"127.0.0.1:{PORT}",
             "secrets": {"SECRET_KEY": "scratch-not-secret"}, **changes}
 

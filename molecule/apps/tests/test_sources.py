@@ -19,7 +19,7 @@ EXAMPLE = ROOT / "examples/apps/sync_api"
 
 def app_entry(name, **keys):
     """A pyweb_apps entry for the Flask example under another name, with one worker to stay light."""
-    return {"name": name, "module": "app:app", "profile": "io", "worker_class": "gthread", "workers": 1, **keys}
+    return {"name": name, "app_module": "app:app", "profile": "io", "worker_class": "gthread", "workers": 1, **keys}
 
 
 def deploy(playbook, entry):
@@ -183,7 +183,7 @@ def test_wheel_and_pyproject_sources_install_into_a_virtualenv_of_their_own(host
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(project)],
                    check=True, capture_output=True)
     (wheel,) = dist.glob("*.whl")
-    entry = app_entry("src-wheel", src_type="package", src=str(wheel), module="tinyapp:app")
+    entry = app_entry("src-wheel", src_type="package", src=str(wheel), app_module="tinyapp:app")
     deploy(playbook, entry)
     release = release_of(host, "src-wheel")
     assert release == sha12(wheel)

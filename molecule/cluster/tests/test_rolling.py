@@ -17,7 +17,7 @@ def sync_api(tmp_path, name, edit):
     shutil.copytree(ROOT / "examples/apps/sync_api", src, ignore=shutil.ignore_patterns("__pycache__"))
     (src / "app.py").write_text(edit((src / "app.py").read_text()))
     return {"pyweb_apps__sync_app": [{
-        "name": "sync-api", "src": str(src), "module": "app:app", "profile": "io", "worker_class": "gthread",
+        "name": "sync-api", "src": str(src), "app_module": "app:app", "profile": "io", "worker_class": "gthread",
         "bind": "{{ pyweb_private_address }}:{{ pyweb_ports['sync-api'] }}",
         "forwarded_allow_ips": "{{ groups['lb'] | map('extract', hostvars, 'pyweb_private_address') | join(',') }}",
         "secrets": {"SECRET_KEY": "cluster-test-only"},

@@ -67,7 +67,7 @@ def test_host_has_no_acl_package(host):
     assert not host.package("acl").is_installed
 
 
-def ssh_inventory(path, address, key):
+def ssh_inventory(path, address, key, **host_vars):
     """Molecule's inventory with each host reached over SSH as a production inventory would say
     it, in host variables (extra vars would also redirect `delegate_to: localhost`); the group
     variables (links beside Molecule's inventory) come along."""
@@ -75,7 +75,8 @@ def ssh_inventory(path, address, key):
     inventory = yaml.safe_load(source.read_text())
     connection = {"ansible_connection": "ssh", "ansible_host": address, "ansible_user": USER,
                   "ansible_ssh_private_key_file": str(key), "ansible_become": True,
-                  "ansible_ssh_common_args": "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"}
+                  "ansible_ssh_common_args": "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no",
+                  **host_vars}
     for group in inventory.values():
         for name in (group or {}).get("hosts") or {}:
             group["hosts"][name] = dict(connection)
@@ -96,17 +97,37 @@ def as_a_user(collections, tmp_path):
     return env
 
 
+def recap(out):
+    """ok, changed, unreachable, failed of the play recap's line for the scenario's host."""
+    found = re.search(r"pyweb-default-debian\d+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out)
+    assert found, out[-3000:]
+    return tuple(int(number) for number in found.groups())
+
+
 @release_independent
-def test_installed_collection_over_ssh_with_sudo_finds_nothing_to_change(collections, ssh_login, tmp_path):
+def test_installed_collection_over_ssh_with_sudo_repairs_a_release_then_finds_nothing_to_change(
+        host, collections, ssh_login, tmp_path):
+    """Every deploy step of every app over SSH (pyweb_apps_full_deploy): the release check reads
+    the manifest on its stdin, and a file missing from the live release comes back as an archive
+    sent over the same connection; the next run changes nothing."""
     address, key = ssh_login
     env = as_a_user(collections, tmp_path)
-    inventory = ssh_inventory(tmp_path / "inventory", address, key)
+    app_py = "/srv/sync-api/current/app.py"
+    before = host.file(app_py).content_string
+    assert host.run(f"rm {app_py}").rc == 0
+    inventory = ssh_inventory(tmp_path / "inventory", address, key, pyweb_apps_full_deploy=True)
     out = run([BIN / "ansible-playbook", "-i", inventory, "pyweb.stack.site"], env=env, cwd=tmp_path)
-    recap = re.search(r"pyweb-default-debian\d+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out)
-    assert recap, out[-3000:]
-    assert int(recap.group(1)) > 0
-    assert recap.group(2) == "0", out[-6000:]
-    assert recap.group(3) == recap.group(4) == "0", out[-6000:]
+    ok, changed, unreachable, failed = recap(out)
+    assert ok > 0 and changed >= 1 and unreachable == failed == 0, out[-6000:]
+    copies = [block for block in out.split("TASK [")
+              if block.startswith("pyweb.stack.app : Put the code into its release")]
+    assert any("\nchanged: " in block for block in copies), out[-6000:]
+    assert host.file(app_py).content_string == before and host.file(app_py).user == "root"
+
+    out = run([BIN / "ansible-playbook", "-i", inventory, "pyweb.stack.site"], env=env, cwd=tmp_path)
+    ok, changed, unreachable, failed = recap(out)
+    assert ok > 0 and changed == unreachable == failed == 0, out[-6000:]
+    assert "Note the step (build)" in out, "pyweb_apps_full_deploy did not run the deploy steps"
 
 
 @release_independent

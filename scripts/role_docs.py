@@ -20,13 +20,13 @@ is generated here from those two roles' specs by the same rule the deploy maps e
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sys
 from pathlib import Path
 
 import yaml
+from collection_import import load_plugin
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(
@@ -49,10 +49,7 @@ def load_spec(role: str) -> dict:
 
 
 def _entry_options() -> dict:
-    path = ROOT / "plugins" / "filter" / "pyweb_apps.py"
-    spec = importlib.util.spec_from_file_location("pyweb_apps", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_plugin(ROOT / "plugins" / "filter" / "pyweb_apps.py")
     return module.entry_options(load_spec("app")["options"], load_spec("gunicorn")["options"])
 
 

@@ -18,18 +18,9 @@ from __future__ import annotations
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pyweb.stack.plugins.module_utils.env_values import env_value_problem
 
 _ESCAPED = re.compile(r'([\\"`$])')
-
-
-def env_value_problem(value):
-    """Why ``value`` cannot be an environment variable's value, or "" when it can."""
-    if value is None:
-        return 'it is null (YAML writes an empty value as null): write "" for an empty string'
-    if not isinstance(value, (str, int, float)):
-        return (f"it is a {'list' if isinstance(value, (list, tuple)) else 'mapping' if isinstance(value, dict) else type(value).__name__}"
-                ": an environment variable holds a string, a number or a boolean")
-    return ""
 
 
 def app_systemd_env_value(value, name="value"):
@@ -52,13 +43,6 @@ def app_systemd_env_values(mapping):
     return {str(name): app_systemd_env_value(value, str(name)) for name, value in (mapping or {}).items()}
 
 
-def app_env_value_problems(mapping, label="app_env"):
-    """One message per variable of ``mapping`` whose value an environment cannot hold, naming the
-    variable and never the value."""
-    return [f"{label}.{name}: {problem}" for name, value in (mapping or {}).items()
-            if (problem := env_value_problem(value))]
-
-
 class FilterModule:
     def filters(self):
-        return {"app_systemd_env_values": app_systemd_env_values, "app_env_value_problems": app_env_value_problems}
+        return {"app_systemd_env_values": app_systemd_env_values}

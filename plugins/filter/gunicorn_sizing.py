@@ -23,19 +23,7 @@ said what they want.
 
 from __future__ import annotations
 
-PROFILE_CLASSES = {
-    "cpu": "sync",
-    "io": "gthread",
-    "async": "uvicorn_worker.UvicornWorker",
-}
-
-# Worker classes each profile accepts (the first is the default).
-PROFILE_ALLOWED = {
-    "cpu": ("sync", "gthread"),
-    "io": ("gthread", "gevent"),
-    "async": ("uvicorn_worker.UvicornWorker",),
-}
-
+from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import PROFILE_ALLOWED, PROFILE_CLASSES
 
 # Gunicorn's own default for worker_connections.
 GUNICORN_WORKER_CONNECTIONS = 1000

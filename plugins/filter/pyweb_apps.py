@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.pyweb.stack.plugins.module_utils.plain import plain
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -58,7 +59,7 @@ def _entry_vars(role_options: Mapping[str, Mapping]) -> dict[str, list[str]]:
 
 def entry_options(app_options: Mapping, gunicorn_options: Mapping) -> dict:
     """The argument spec of one app entry, from the app and gunicorn roles' specs."""
-    role_options = {"app": app_options, "gunicorn": gunicorn_options}
+    role_options = {"app": plain(app_options), "gunicorn": plain(gunicorn_options)}
     options = {}
     for key, variables in sorted(_entry_vars(role_options).items()):
         role_vars = [role_options[var.split("_", 1)[0]][var] for var in variables]
@@ -94,15 +95,6 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-def _plain(value):
-    """Plain dicts and lists, so that the validator's messages name them as such."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
 def _known_keys(options: Mapping) -> list[str]:
     return sorted(set(options) | {alias for aliases in ALIASES.values() for alias in aliases})
 
@@ -124,6 +116,7 @@ def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list
     ``options`` is the entry spec; ``limit`` the names of pyweb_apps_limit.
     """
     problems = []
+    options = plain(options)
     for list_name in sorted(app_lists):
         value = app_lists[list_name]
         if not LIST_NAME.match(list_name):
@@ -151,7 +144,7 @@ def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list
                 hint = f" Did you mean {close[0]!r}?" if close else " The keys an entry takes are in roles/apps/README.md."
                 problems.append(f"{label}: unknown key {key!r}.{hint}")
         # Secret values never reach a message: their type is checked here, not by the validator.
-        checked = {_canonical(key): _plain(value) for key, value in entry.items() if key in known}
+        checked = {_canonical(key): plain(value) for key, value in entry.items() if key in known}
         for key, option in options.items():
             if option.get("no_log") and key in checked:
                 if not isinstance(checked.pop(key), Mapping):
@@ -185,7 +178,7 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
     ``host_values`` holds the role variables the inventory sets for this host; ``mode`` is
     pyweb_mode (an entry's own mode wins); ``rollback`` is pyweb_rollback.
     """
-    role_options = {"app": app_options, "gunicorn": gunicorn_options}
+    role_options = {"app": plain(app_options), "gunicorn": plain(gunicorn_options)}
     host_values = dict(host_values or {})
     env = SandboxedEnvironment(undefined=StrictUndefined)
     out = []

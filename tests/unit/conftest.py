@@ -1,6 +1,5 @@
 """Shared fixtures for the fast unit tests: no containers, no network."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,6 +10,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+# Plugins are loaded by their path, with the collection's own imports resolved to this checkout.
+sys.path.insert(0, str(ROOT / "scripts"))
+from collection_import import load_plugin  # noqa: E402  pylint: disable=wrong-import-position
+
+
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
 
 
@@ -23,12 +27,14 @@ def load_yaml(path: Path):
     return yaml.safe_load(path.read_text())
 
 
-def load_plugin(path: Path):
-    """A plugin or helper file of the roles, imported as a module by its path."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def role_options(role: str) -> dict:
+    """A role's options, as its meta/argument_specs.yml declares them."""
+    return load_yaml(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+def entry_options() -> dict:
+    """The options of one pyweb_apps entry (the apps role's entry spec)."""
+    return load_yaml(ROOT / "roles/apps/meta/argument_specs.yml")["argument_specs"]["entry"]["options"]
 
 
 def role_template_vars(role: str) -> dict:

@@ -5,19 +5,14 @@ from an entry to both roles' variables; and the deploy history that rollback and
 import pytest
 import yaml
 
-from conftest import ROOT, load_plugin, load_yaml
+from conftest import ROOT, entry_options, load_plugin, load_yaml, role_options
 
 
 contract = load_plugin(ROOT / "plugins/filter/pyweb_apps.py")
 releases = load_plugin(ROOT / "plugins/filter/app_releases.py")
 
-
-def role_options(role):
-    return load_yaml(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
-
-
 APP, GUNICORN = role_options("app"), role_options("gunicorn")
-ENTRY = load_yaml(ROOT / "roles/apps/meta/argument_specs.yml")["argument_specs"]["entry"]["options"]
+ENTRY = entry_options()
 
 
 def problems(*entries, limit=None, **lists):
@@ -59,7 +54,7 @@ def test_every_step_of_an_app_runs_with_those_variables():
     """The steps files run only inside app.yml's block, and name the roles they run."""
     (block,) = load_yaml(ROOT / "roles/apps/tasks/app.yml")
     assert block["block"][-1]["ansible.builtin.include_tasks"] == "app_{{ __apps_tasks_from }}.yml"
-    for steps in ("assert", "deploy", "rollback"):
+    for steps in ("deploy", "rollback", "remove"):
         assert (ROOT / f"roles/apps/tasks/app_{steps}.yml").is_file()
 
 

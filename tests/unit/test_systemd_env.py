@@ -48,7 +48,7 @@ def test_a_mapping_keeps_its_order_and_names_its_values():
 @pytest.mark.parametrize("value, words", [
     (None, "null"), ([], "a list"), (["a"], "a list"), ({"a": 1}, "a mapping"), (b"x", "bytes")])
 def test_values_an_environment_cannot_hold_are_refused_by_name(value, words):
-    problems = load_plugin(ROOT / "plugins/filter/app_systemd_env.py").app_env_value_problems(
+    problems = load_plugin(ROOT / "plugins/module_utils/env_values.py").env_value_problems(
         {"OK": "x", "SENTRY_DSN": value}, "pyweb_apps[0].secrets")
     assert len(problems) == 1 and problems[0].startswith("pyweb_apps[0].secrets.SENTRY_DSN: ") and words in problems[0]
     with pytest.raises(Exception, match="SENTRY_DSN"):
@@ -57,4 +57,4 @@ def test_values_an_environment_cannot_hold_are_refused_by_name(value, words):
 
 @pytest.mark.parametrize("value", ["", "0", 0, 1.5, True, False])
 def test_strings_numbers_and_booleans_are_values(value):
-    assert load_plugin(ROOT / "plugins/filter/app_systemd_env.py").app_env_value_problems({"A": value}) == []
+    assert load_plugin(ROOT / "plugins/module_utils/env_values.py").env_value_problems({"A": value}) == []

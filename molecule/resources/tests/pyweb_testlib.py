@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,12 +50,18 @@ def run_playbook(playbook, extra_vars=None, expect_success=True, args=()):
     stdout + stderr, since ansible-core 2.19 prints task failures on stderr."""
     path = Path(playbook) if Path(playbook).is_absolute() else ROOT / "playbooks" / playbook
     ephemeral = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
-    vars_file = ephemeral / "pyweb-extra-vars.json"
-    vars_file.write_text(json.dumps(extra_vars or {}))
+    # A file of its own per run: runs may go on at the same time (test_bad_variables.py).
+    with tempfile.NamedTemporaryFile("w", dir=ephemeral, prefix="pyweb-extra-vars-", suffix=".json",
+                                     delete=False) as handle:
+        json.dump(extra_vars or {}, handle)
+    vars_file = Path(handle.name)
     env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True")
     cmd = ["ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"],
            "--extra-vars", f"@{vars_file}", *args, str(path)]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    try:
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    finally:
+        vars_file.unlink()
     output = result.stdout + result.stderr
     assert (result.returncode == 0) == expect_success, (
         f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")

@@ -6,6 +6,8 @@ that would change nothing is not run at all (one probe per app instead of a roun
 
 from __future__ import annotations
 
+from ansible_collections.pyweb.stack.plugins.module_utils.systemd_show import parse_show
+
 
 def path_differs(item, state):
     """Why the host's path is not as `item` wants it, or "" when it is. `item`: path, type
@@ -28,13 +30,8 @@ def sync_paths_to_fix(items, states):
 
 def sync_unit_states(show_output):
     """`systemctl show --property=Id,LoadState,UnitFileState,ActiveState UNIT...` as
-    {unit: {property: value}}; systemctl separates the units by a blank line."""
-    units = {}
-    for block in str(show_output or "").strip().split("\n\n"):
-        properties = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if properties.get("Id"):
-            units[properties["Id"]] = properties
-    return units
+    {unit: {property: value}}."""
+    return parse_show(show_output)
 
 
 class FilterModule:

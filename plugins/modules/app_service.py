@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# MIT License (see LICENSE)
+"""Bring an app's systemd units to what a deploy asks, in one round trip."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: app_service
+short_description: Reload, start, restart or gracefully reload an app's service and socket in one call
+description:
+  - Does, in this order and only where needed, what a deploy of one app asks of systemd.
+  - Stops and disables a socket unit that socket activation no longer uses (I(retire_socket)).
+  - Reloads systemd's view of the units (I(daemon_reload)).
+  - Re-creates a changed socket (I(recreate_socket)), stopping the service first, since a socket
+    is only re-created once nothing holds it.
+  - Enables and starts the socket (I(socket)) and enables the service, when they are not.
+  - Starts the service when it is not running; else restarts it (I(restart)) or reloads it
+    gracefully (I(reload)), restart winning.
+  - One C(systemctl show) reads the units' states; a run that changes nothing makes no other call.
+  - In check mode, reports what it would do and does nothing.
+version_added: 0.1.0
+author: pyweb maintainers
+options:
+  service:
+    description: The service unit, such as C(shop.service).
+    type: str
+    required: true
+  socket:
+    description: Its socket unit when socket activation is on, else empty.
+    type: str
+    default: ""
+  retire_socket:
+    description: A socket unit that socket activation no longer uses, to stop if it runs and disable if it is enabled.
+    type: str
+    default: ""
+  daemon_reload:
+    description: Reload systemd's view of the units first (a unit file changed).
+    type: bool
+    default: false
+  recreate_socket:
+    description: Stop the service and restart I(socket), whose unit changed while it ran.
+    type: bool
+    default: false
+  restart:
+    description: Restart a running service (its unit, interpreter or environment changed).
+    type: bool
+    default: false
+  reload:
+    description: Reload a running service gracefully (its release or config changed), unless it restarts.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Start, reload or restart the app
+  pyweb.stack.app_service:
+    service: shop.service
+    socket: shop.socket
+    daemon_reload: "{{ units_changed }}"
+    reload: "{{ config_changed }}"
+  register: shop_service
+"""
+
+RETURN = r"""
+actions:
+  description: The systemctl commands run (or, in check mode, that would run), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["daemon-reload", "start shop.socket", "reload shop.service"]
+started:
+  description: Whether the service was not running and this call started it.
+  returned: always
+  type: bool
+retired_socket_found:
+  description: Whether the unit file of I(retire_socket) is in /etc/systemd/system.
+  returned: always
+  type: bool
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pyweb.stack.plugins.module_utils.systemd_show import parse_show
+
+UNIT_DIR = "/etc/systemd/system"
+PROPERTIES = "Id,LoadState,UnitFileState,ActiveState"
+
+
+def plan(params, states):
+    """The systemctl commands (argument lists without `systemctl`) the parameters and the units'
+    states ask for, and whether the service gets started."""
+    service, socket = params["service"], params["socket"]
+    commands = []
+    retired = states.get(params["retire_socket"], {})
+    if params["retire_socket"]:
+        if retired.get("ActiveState", "inactive") not in ("inactive", "failed"):
+            commands.append(["stop", params["retire_socket"]])
+        if retired.get("UnitFileState") == "enabled":
+            commands.append(["disable", params["retire_socket"]])
+    if params["daemon_reload"]:
+        commands.append(["daemon-reload"])
+    recreated = bool(socket and params["recreate_socket"])
+    if recreated:
+        commands += [["stop", service], ["restart", socket]]
+    if socket:
+        if states.get(socket, {}).get("UnitFileState") != "enabled":
+            commands.append(["enable", socket])
+        if not recreated and states.get(socket, {}).get("ActiveState") != "active":
+            commands.append(["start", socket])
+    if states.get(service, {}).get("UnitFileState") != "enabled":
+        commands.append(["enable", service])
+    started = recreated or states.get(service, {}).get("ActiveState") != "active"
+    if started:
+        commands.append(["start", service])
+    elif params["restart"]:
+        commands.append(["restart", service])
+    elif params["reload"]:
+        commands.append(["reload", service])
+    return commands, started
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "service": {"type": "str", "required": True},
+            "socket": {"type": "str", "default": ""},
+            "retire_socket": {"type": "str", "default": ""},
+            "daemon_reload": {"type": "bool", "default": False},
+            "recreate_socket": {"type": "bool", "default": False},
+            "restart": {"type": "bool", "default": False},
+            "reload": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    systemctl = module.get_bin_path("systemctl", required=True)
+    units = [unit for unit in (params["service"], params["socket"], params["retire_socket"]) if unit]
+    rc, out, err = module.run_command([systemctl, "show", f"--property={PROPERTIES}", "--", *units])
+    if rc != 0:
+        module.fail_json(msg=f"systemctl show {' '.join(units)} failed: {err.strip() or out.strip()}")
+    retired_found = bool(params["retire_socket"]) and os.path.exists(os.path.join(UNIT_DIR, params["retire_socket"]))
+    commands, started = plan(params, parse_show(out))
+    actions = [" ".join(command) for command in commands]
+    if not module.check_mode:
+        for command in commands:
+            rc, out, err = module.run_command([systemctl, *command])
+            if rc != 0:
+                module.fail_json(msg=f"systemctl {' '.join(command)} failed: {err.strip() or out.strip()}",
+                                 actions=actions, started=started, retired_socket_found=retired_found)
+    module.exit_json(changed=bool(commands), actions=actions, started=started,
+                     retired_socket_found=retired_found)
+
+
+if __name__ == "__main__":
+    main()

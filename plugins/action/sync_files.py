@@ -5,10 +5,12 @@
 Every file a task manages arrives rendered (its content), as a template to render here on the
 controller with the task's variables and its own template_vars, or as the checksums of other
 files for a record of them; a link arrives as its target. One call of pyweb.stack.file_states
-reads what the host holds; the files whose content, owner, group or mode differ are written by
-Ansible's own copy action, one by one, with its validate, backup, check mode and diff, and the
-links that differ by the file module. A run that changes nothing costs one round trip, whatever
-the number of files.
+reads what the host holds, so a run that changes nothing costs one round trip, whatever the
+number of files. What differs (content, owner, group, mode, a link's target) is written by one
+more call, of pyweb.stack.write_files, with validate and backup as the copy module does them; in
+check mode nothing is called, since the probe said what would change. When a diff is asked for,
+the files go through Ansible's own copy action (and links and directories through the file
+module) one by one instead, since only it shows the diff.
 """
 
 from __future__ import annotations
@@ -108,36 +110,76 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=f"sync_files: could not read the files: {probe.get('msg')}")
             return result
         states = probe["states"]
-        report, diffs = {}, []
+        report, diffs, pending = {}, [], []
         for item in files:
             content = self._content(item, states, task_vars)
             state = states.get(item["dest"], {})
-            entry = {"dest": item["dest"], "mode": item["mode"], "existed": bool(state.get("exists")),
-                     "changed": False}
+            report[item["dest"]] = {"dest": item["dest"], "mode": item["mode"], "existed": bool(state.get("exists")),
+                                    "changed": False}
             reason = differs(item, content, state)
             if reason:
-                written = (self._link(item, task_vars) if "link" in item
-                           else self._directory(item, task_vars) if "directory" in item
-                           else self._copy(item, content, task_vars))
-                if written.get("failed"):
-                    result.update(failed=True, files=report, dest=item["dest"],
-                                  msg=f"{item['dest']}: {written.get('msg', 'the write failed')}")
-                    for key in ("stdout", "stderr", "exception"):
-                        if key in written and not item["secret"]:
-                            result[key] = written[key]
-                    return result
-                entry["changed"] = bool(written.get("changed"))
-                entry["reason"] = reason
-                if written.get("backup_file"):
-                    entry["backup_file"] = written["backup_file"]
-                if written.get("diff") and not item["secret"]:
-                    diffs.extend(written["diff"] if isinstance(written["diff"], list) else [written["diff"]])
-            report[item["dest"]] = entry
+                report[item["dest"]]["reason"] = reason
+                pending.append((item, content))
+        # Without a diff to show, everything that differs is written in one call; a diff needs
+        # Ansible's own copy action (it reads the host's file for the before side), one file at a time.
+        written_all = self._one_by_one(pending, task_vars, diffs) if self._task.diff else self._at_once(pending, task_vars)
+        for dest, written in written_all.items():
+            entry = report[dest]
+            entry["changed"] = bool(written.get("changed"))
+            if written.get("backup_file"):
+                entry["backup_file"] = written["backup_file"]
+        failed = next((item for item, _ in pending if written_all.get(item["dest"], {}).get("failed")), None)
+        if failed:
+            written = written_all[failed["dest"]]
+            result.update(failed=True, files={dest: entry for dest, entry in report.items() if dest in written_all},
+                          dest=failed["dest"], msg=f"{failed['dest']}: {written.get('msg', 'the write failed')}")
+            for key in ("stdout", "stderr", "exception"):
+                if written.get(key) and not failed["secret"]:
+                    result[key] = written[key]
+            return result
         result["changed"] = any(entry["changed"] for entry in report.values())
         result["files"] = report
         if diffs:
             result["diff"] = diffs
         return result
+
+    def _one_by_one(self, pending, task_vars, diffs):
+        """Each item by Ansible's copy action or file module, stopping at the first failure."""
+        written_all = {}
+        for item, content in pending:
+            written = (self._link(item, task_vars) if "link" in item
+                       else self._directory(item, task_vars) if "directory" in item
+                       else self._copy(item, content, task_vars))
+            written_all[item["dest"]] = written
+            if written.get("failed"):
+                break
+            if written.get("diff") and not item["secret"]:
+                diffs.extend(written["diff"] if isinstance(written["diff"], list) else [written["diff"]])
+        return written_all
+
+    def _at_once(self, pending, task_vars):
+        """Every item by one call of pyweb.stack.write_files (nothing at all in check mode: the probe
+        said what would change)."""
+        if not pending:
+            return {}
+        if self._task.check_mode:
+            return {item["dest"]: {"changed": True} for item, _ in pending}
+        wanted = []
+        for item, content in pending:
+            if "link" in item:
+                wanted.append({"dest": item["dest"], "link": item["link"]})
+            elif "directory" in item:
+                wanted.append({key: item[key] for key in ("dest", "directory", "owner", "group", "mode")})
+            else:
+                wanted.append({"content": content, **{key: item[key] for key in
+                                                      ("dest", "owner", "group", "mode", "validate", "backup")}})
+        written = self._execute_module(module_name="pyweb.stack.write_files", module_args={"files": wanted},
+                                       task_vars=task_vars)
+        written_all = dict(written.get("files") or {})
+        if written.get("failed"):
+            dest = written.get("dest") or pending[0][0]["dest"]
+            written_all[dest] = {key: written.get(key) for key in ("failed", "msg", "stdout", "stderr", "exception")}
+        return written_all
 
     def _content(self, item, states, task_vars):
         """What the file must hold: given, rendered from its template, or a record of checksums."""

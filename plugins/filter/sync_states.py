@@ -28,6 +28,19 @@ def sync_paths_to_fix(items, states):
     return [item for item in items or [] if path_differs(item, (states or {}).get(item["path"]))]
 
 
+def sync_path_items(items):
+    """Path items (path, type directory or link, owner, group, and mode or target) as the files of
+    pyweb.stack.sync_files: a directory, or a link to its target."""
+    out = []
+    for item in items or []:
+        if item.get("type", "directory") == "link":
+            out.append({"dest": item["path"], "link": item["target"]})
+        else:
+            out.append({"dest": item["path"], "directory": True,
+                        **{key: item[key] for key in ("owner", "group", "mode") if key in item}})
+    return out
+
+
 def sync_unit_states(show_output):
     """`systemctl show --property=Id,LoadState,UnitFileState,ActiveState UNIT...` as
     {unit: {property: value}}."""
@@ -36,4 +49,5 @@ def sync_unit_states(show_output):
 
 class FilterModule:
     def filters(self):
-        return {"sync_paths_to_fix": sync_paths_to_fix, "sync_unit_states": sync_unit_states}
+        return {"sync_paths_to_fix": sync_paths_to_fix, "sync_path_items": sync_path_items,
+                "sync_unit_states": sync_unit_states}

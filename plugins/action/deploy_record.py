@@ -18,7 +18,7 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
-ARGS = {"path", "state", "inputs", "sources", "measure"}
+ARGS = {"path", "state", "inputs", "sources", "measure", "serving"}
 # The parts of the collection whose change changes what a deploy writes.
 CODE_FOLDERS = ("roles", "plugins")
 _CODE_DIGEST = {}
@@ -79,14 +79,14 @@ class ActionModule(ActionBase):
         sources = args.get("sources") or []
         if not isinstance(sources, list) or not all(isinstance(source, str) for source in sources):
             raise AnsibleActionFail("deploy_record: sources must be a list of paths on the controller")
-        digests = {source: tree_digest(self._source_path(source)) for source in sources}
-        collection = Path(__file__).resolve().parents[2]
-        module_args = {
-            "path": args["path"],
-            "state": args.get("state", "check"),
-            "plan": plan_digest(args.get("inputs"), digests, code_digest(collection)),
-            "measure": args.get("measure") or {},
-        }
+        state = args.get("state", "check")
+        module_args = {"path": args["path"], "state": state, "measure": args.get("measure") or {},
+                       "serving": args.get("serving") or {}}
+        # Marking a deploy under way needs no plan (and no walk of the sources).
+        if state != "deploying":
+            digests = {source: tree_digest(self._source_path(source)) for source in sources}
+            collection = Path(__file__).resolve().parents[2]
+            module_args["plan"] = plan_digest(args.get("inputs"), digests, code_digest(collection))
         result.update(self._execute_module(module_name="pyweb.stack.deploy_record",
                                            module_args=module_args, task_vars=task_vars))
         result.pop("invocation", None)

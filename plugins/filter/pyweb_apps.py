@@ -32,7 +32,8 @@ ROLES = ("app", "gunicorn")
 # Role variables no entry sets. The host's layout is the same for every app on it (set these in
 # group_vars); the others are derived from the entry and the run.
 HOST_WIDE = ("app_base_dir", "app_config_dir", "gunicorn_config_dir", "gunicorn_reserved_memory_mb")
-DERIVED = ("app_host_src_types", "app_rollback", "app_switch", "gunicorn_app_dir", "gunicorn_environment_files", "gunicorn_release_dir")
+DERIVED = ("app_host_src_types", "app_rollback", "app_switch", "gunicorn_app_dir", "gunicorn_environment_files", "gunicorn_release_dir",
+           "gunicorn_resume")
 
 # Older spellings an entry key may still be written as (Ansible's role argument specs have no
 # aliases, so the checks and the mapping here accept them).
@@ -214,6 +215,7 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
         # The host-wide step runs once for all apps (roles/apps/tasks/main.yml); per app, its own type.
         resolved["app_host_src_types"] = []
         resolved["gunicorn_release_dir"] = ""
+        resolved["gunicorn_resume"] = False
         resolved["gunicorn_app_dir"] = f"{base_dir}/{name}"
         resolved["gunicorn_environment_files"] = [f"{config_dir}/{name}/environment", f"{config_dir}/{name}/secrets"]
         # Role defaults that refer to other variables ("{{ app_name }}", "{{ gunicorn_app_dir }}/shared")

@@ -16,6 +16,9 @@ description:
     reports whether the host still holds exactly that and the plan is the same. A run whose plan
     and host both match has nothing to deploy; anything else (no record, a new plan, a file edited
     by hand, a stopped unit) is named in I(differences), and the caller runs its full deploy.
+  - With I(state=deploying), marks the record (when there is one) as belonging to a deploy under
+    way; the next I(state=write) clears the mark. A check that finds it reports I(interrupted), since
+    the deploy that wrote it stopped part way.
   - One round trip per call, whatever the number of files. Changes nothing in check mode.
   - The action plugin of the same name computes I(plan) on the controller from the deploy's inputs,
     its sources and the collection's own code.
@@ -27,14 +30,22 @@ options:
     type: path
     required: true
   state:
-    description: C(check) compares the host with the record; C(write) stores a new record.
+    description: >-
+      C(check) compares the host with the record; C(write) stores a new record; C(deploying) marks
+      the record as belonging to a deploy under way.
     type: str
-    choices: [check, write]
+    choices: [check, write, deploying]
     default: check
   plan:
-    description: Digest of everything the deploy was made from (set by the action plugin).
+    description: Digest of everything the deploy was made from (set by the action plugin; not used by I(state=deploying)).
     type: str
-    required: true
+    default: ""
+  serving:
+    description: >-
+      What a switch back to this deploy needs to know (I(state=write)), such as the bind and the
+      health path it answered on; a check returns it. Nothing secret.
+    type: dict
+    default: {}
   measure:
     description:
       - What to measure (I(state=write) only; a check measures what the record names).
@@ -66,6 +77,14 @@ differences:
   returned: always
   type: list
   elements: str
+interrupted:
+  description: Whether the record is marked as belonging to a deploy that did not finish.
+  returned: always
+  type: bool
+serving:
+  description: The I(serving) the record was written with (empty without a record).
+  returned: always
+  type: dict
 """
 
 import grp
@@ -167,6 +186,8 @@ def differences(record, plan, now):
     if not record:
         return ["no record of a finished deploy"]
     found = []
+    if record.get("deploying"):
+        found.append("the last deploy stopped part way")
     if record.get("plan") != plan:
         found.append("the plan differs (the app's variables, its sources or the collection changed)")
     recorded = record.get("measured") or {}
@@ -210,9 +231,10 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "path": {"type": "path", "required": True},
-            "state": {"type": "str", "choices": ["check", "write"], "default": "check"},
-            "plan": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["check", "write", "deploying"], "default": "check"},
+            "plan": {"type": "str", "default": ""},
             "measure": {"type": "dict", "default": {}},
+            "serving": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -221,16 +243,24 @@ def main():
     if module.params["state"] == "check":
         found = differences(record, plan, measure(spec_of(record)) if record else {})
         module.exit_json(changed=False, matches=not found, differences=found,
+                         interrupted=bool((record or {}).get("deploying")), serving=(record or {}).get("serving") or {},
                          msg="as recorded" if not found else "; ".join(found))
+    if module.params["state"] == "deploying":
+        # Only a record to mark: a first deploy that stops has no record, and its next run deploys whole.
+        marked = bool(record) and not record.get("deploying")
+        if marked and not module.check_mode:
+            write_record(path, json.dumps({**record, "deploying": True}, indent=1, sort_keys=True) + "\n")
+        module.exit_json(changed=marked, matches=False, differences=[], interrupted=False, serving={})
     unknown = sorted(set(module.params["measure"]) - set(MEASURES))
     if unknown:
         module.fail_json(msg=f"measure: unknown kinds {', '.join(unknown)} (known: {', '.join(MEASURES)})")
-    new = {"plan": plan, "measured": measure(module.params["measure"])}
+    new = {"plan": plan, "measured": measure(module.params["measure"]), "serving": module.params["serving"]}
     content = json.dumps(new, indent=1, sort_keys=True) + "\n"
     changed = record != new
     if changed and not module.check_mode:
         write_record(path, content)
-    module.exit_json(changed=changed, matches=True, differences=[])
+    module.exit_json(changed=changed, matches=True, differences=[], interrupted=False,
+                     serving=module.params["serving"])
 
 
 if __name__ == "__main__":

@@ -145,3 +145,31 @@ def test_record_then_check_then_drift(record, tmp_path):
     config.write_text("workers = 3\n")
     drift = record("check", ["a"], [str(source)])
     assert not drift["matches"] and drift["differences"][0].startswith(f"path {config}: file ")
+
+
+def test_a_deploy_under_way_is_reported_until_the_next_record(record, tmp_path):
+    """A deploy marks the record when it starts; a run that finds the mark knows the deploy stopped
+    part way (and deploys whole, restarting the app); the next record clears it."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "app.py").write_text("app = 1\n")
+    # No record yet: nothing to mark, and a first deploy that stops is deployed whole anyway.
+    assert not record("deploying", [], [])["changed"] and not (tmp_path / "record.json").exists()
+
+    record("write", ["a"], [str(source)], {})
+    assert record("deploying", [], [])["changed"]
+    stopped = record("check", ["a"], [str(source)])
+    assert stopped["interrupted"] and not stopped["matches"]
+    assert stopped["differences"] == ["the last deploy stopped part way"]
+
+    record("write", ["a"], [str(source)], {})
+    finished = record("check", ["a"], [str(source)])
+    assert finished["matches"] and not finished["interrupted"]
+
+
+def test_what_served_comes_back_with_the_check(collections, tmp_path):
+    task = {"path": str(tmp_path / "record.json"), "state": "write", "inputs": ["a"], "sources": [],
+            "serving": {"bind": "unix:/run/gunicorn/shop.sock", "health_path": "/healthz"}}
+    play_task(collections, tmp_path, "pyweb.stack.deploy_record", task)
+    checked = play_task(collections, tmp_path, "pyweb.stack.deploy_record", {**task, "state": "check"})[0]
+    assert checked["serving"] == {"bind": "unix:/run/gunicorn/shop.sock", "health_path": "/healthz"}

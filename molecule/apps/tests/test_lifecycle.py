@@ -40,6 +40,25 @@ def listeners(host):
     return host.check_output("ss -Hltnp 'sport = :%s'", str(PORT))
 
 
+def test_a_failed_deploy_that_moved_the_bind_switches_back_onto_the_previous_socket(host, playbook):
+    """A deploy moves the app from its unix socket to a TCP port and fails its health gate: the
+    previous units come back with the socket they name (systemd re-creates it), and the app
+    serves there again, not on the port."""
+    unix_socket = "/run/gunicorn/scratch.sock"
+    playbook("apps.yml", {"pyweb_apps": [scratch(bind=f"unix:{unix_socket}")]})
+    assert host_http(host, "/hello", socket=unix_socket)["status"] == 200
+
+    out = playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=True, health_path="/missing")],
+                                "gunicorn_health_retries": 2}, expect_success=False)
+    assert "scratch did not answer /missing with a 2xx" in out
+    # Before, the socket kept listening on the port the failed units named, and the restarted
+    # Gunicorn found no socket to inherit and could not bind the path itself.
+    assert wait_for(lambda: host_http(host, "/hello", socket=unix_socket)["status"] == 200)
+    assert unit(host, "scratch.socket")["ActiveState"] == "active"
+    assert unit(host, "scratch.service")["ActiveState"] == "active"
+    assert answering_app(host) is None, "the port of the failed deploy still answers"
+
+
 def test_a_socket_activated_app_on_a_tcp_port_serves(host, playbook):
     playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=True)]})
     assert wait_for(lambda: answering_app(host) == "scratch")

@@ -91,12 +91,11 @@ def test_git_source_is_checked_out_on_the_host_and_named_after_the_commit(host, 
 
     # A branch name resolves to its newest commit; only code changed, so the virtualenv is reused
     # and Gunicorn reloads (same master) instead of restarting.
-    out = deploy(playbook, dict(entry, git_version="main"))
+    deploy(playbook, dict(entry, git_version="main"))
     assert release_of(host, "src-git") == second[:12]
     assert version(host, "src-git") == "2"
     assert venv_of(host, "src-git") == venv
     assert main_pid(host, "src-git") == master
-    assert "Reload gracefully onto the new release" in out
     assert host.file(f"/srv/src-git/releases/{first[:12]}/app.py").exists
 
 

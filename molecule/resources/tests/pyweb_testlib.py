@@ -44,13 +44,12 @@ def wait_for(predicate, timeout=30, interval=0.5):
         time.sleep(interval)
 
 
-def run_playbook(playbook, extra_vars=None, expect_success=True, args=()):
-    """Run a playbook (a path, or a name under playbooks/) against the scenario's inventory with extra
-    vars passed as a JSON file; assert it succeeded (or failed, with expect_success=False) and return
-    stdout + stderr, since ansible-core 2.19 prints task failures on stderr."""
+def playbook_command(playbook, extra_vars=None, args=()):
+    """The command line and environment that run a playbook (a path, or a name under playbooks/)
+    against the scenario's inventory, and the JSON file of extra vars it reads (its own per run:
+    runs may go on at the same time, as in test_bad_variables.py), which the caller removes."""
     path = Path(playbook) if Path(playbook).is_absolute() else ROOT / "playbooks" / playbook
     ephemeral = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
-    # A file of its own per run: runs may go on at the same time (test_bad_variables.py).
     with tempfile.NamedTemporaryFile("w", dir=ephemeral, prefix="pyweb-extra-vars-", suffix=".json",
                                      delete=False) as handle:
         json.dump(extra_vars or {}, handle)
@@ -58,6 +57,14 @@ def run_playbook(playbook, extra_vars=None, expect_success=True, args=()):
     env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True")
     cmd = ["ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"],
            "--extra-vars", f"@{vars_file}", *args, str(path)]
+    return cmd, env, vars_file
+
+
+def run_playbook(playbook, extra_vars=None, expect_success=True, args=()):
+    """Run a playbook against the scenario's inventory with extra vars (playbook_command); assert it
+    succeeded (or failed, with expect_success=False) and return stdout + stderr, since ansible-core
+    2.19 prints task failures on stderr."""
+    cmd, env, vars_file = playbook_command(playbook, extra_vars, args)
     try:
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     finally:

@@ -20,7 +20,7 @@ description:
   - The action plugin of the same name computes I(plan) on the controller from the deploy's inputs,
     its sources and the collection's own code.
 version_added: 0.2.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   path:
     description: The record file.
@@ -141,7 +141,7 @@ def units(names, run=subprocess.run):
         return {}
     done = run(["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--", *names],
                capture_output=True, text=True, check=False)
-    blocks = [block for block in done.stdout.strip().split("\n\n")] if done.stdout.strip() else []
+    blocks = done.stdout.strip().split("\n\n") if done.stdout.strip() else []
     found = {}
     for block in blocks:
         values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)

@@ -36,7 +36,7 @@ comma := ,
 # Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES; `make image` builds each.
 RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(firstword $(subst %, ,$(lastword $(subst @, ,$(entry))))))))
 
-.PHONY: help setup venv venv-oldest test-oldest collection tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit molecule bench bench-converge bench-smoke \
+.PHONY: help setup venv venv-oldest test-oldest collection tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit sanity molecule bench bench-converge bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
@@ -77,7 +77,7 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup lint unit test-oldest molecule bench-smoke ## Run every test: lint, unit (newest and oldest ansible-core), Molecule scenarios (in lanes), benchmark smoke run
+test: setup lint unit sanity test-oldest molecule bench-smoke ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
 
 lint: collection ## yamllint and ansible-lint (production profile, no skips)
 	yamllint --strict .
@@ -89,6 +89,9 @@ docs: venv ## Regenerate the variable tables in the READMEs and docs/bad-input.m
 
 unit: venv ## Fast pytest unit tests (no containers)
 	pytest -q tests/unit
+
+sanity: venv ## ansible-test sanity for the collection, on the virtualenv's ansible-core and Python (scripts/sanity.sh)
+	@scripts/sanity.sh
 
 test-oldest: venv-oldest collection ## ansible-lint and the unit tests on the oldest ansible-core claimed
 	@scripts/oldest.sh check

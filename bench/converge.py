@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """How long a converge takes, fresh and when nothing changed, for the demo and for 1, 5 and 10 apps.
 
     python bench/converge.py                    the demo, then 1, 5 and 10 apps; converge.md/.json/.png

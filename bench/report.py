@@ -366,21 +366,21 @@ def headline(rows: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, max(1, len(bars)), figsize=(7 * max(1, len(bars)), 5), layout="constrained",
                              squeeze=False)
     for ax, (name, items) in zip(axes[0], bars.items()):
-        rps = [row["result"]["rps"] for _, row in items]
-        colours = ["#9aa5b1" if row.get("dev_server") else _colour(row) for _, row in items]
+        rps = [row["result"]["rps"] for _unused, row in items]
+        colours = ["#9aa5b1" if row.get("dev_server") else _colour(row) for _unused, row in items]
         ax.bar(range(len(items)), rps, color=colours)
-        for i, (_, row) in enumerate(items):
+        for i, (_unused, row) in enumerate(items):
             # The ratios on pyweb's bar only, and only to bars of the same panel: the dev server's
             # own peer ratio would compare it with a peer answering directly, and FastAPI's
             # ratio to the (Flask) dev server has no dev server bar beside it.
             note = f"{row['result']['rps']:,.0f}"
             if row.get("default"):
                 shown = [("vs_peer", "the best peer")]
-                if any(r.get("dev_server") for _, r in items):
+                if any(r.get("dev_server") for _unused, r in items):
                     shown.insert(0, ("vs_dev", "the dev server"))
                 note += "".join(f"\n× {row[key]:g} {what}" for key, what in shown if row.get(key))
             ax.text(i, rps[i], note, ha="center", va="bottom", fontsize=10)
-        ax.set_xticks(range(len(items)), [caption for caption, _ in items], fontsize=9)
+        ax.set_xticks(range(len(items)), [caption for caption, _unused in items], fontsize=9)
         ax.set_title(f"{name}: hello, {items[0][1]['connections']} connections", fontsize=12)
         ax.set_ylabel("requests per second (higher is better)")
         ax.margins(y=0.2)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """pyweb benchmark: the Flask development server against Gunicorn configurations and the peers
 (Granian, uWSGI, standalone Uvicorn: the servers a user could pick instead), direct and through
 Nginx (HTTP and HTTPS, keep-alive), on one host container of this machine.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render docs/bad-input.md, the table of invalid variable sets the stack refuses, from the data
 that drives their test, so the page cannot promise a case the test does not run.
 

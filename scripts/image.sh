@@ -40,7 +40,10 @@ apt_install mmdebstrap
 
 # The hosts must trust the same extra CAs as this machine, or HTTPS from inside (pip) fails with
 # CERTIFICATE_VERIFY_FAILED. machine-id is emptied so that each container gets its own.
+# Single quotes on purpose: mmdebstrap runs each hook with the rootfs as $1.
+# shellcheck disable=SC2016
 hook_ca='mkdir -p "$1/usr/local/share/ca-certificates"; for crt in /usr/local/share/ca-certificates/*.crt; do [ -e "$crt" ] && cp "$crt" "$1/usr/local/share/ca-certificates/"; done; chroot "$1" update-ca-certificates >/dev/null'
+# shellcheck disable=SC2016
 hook_machine_id=': > "$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"'
 
 rm -f "$ROOTFS"

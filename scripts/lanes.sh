@@ -158,6 +158,8 @@ rm -rf "$LANES_DIR"
 set -m
 pids=()
 lanes=("$@")
+# Called from the trap below, which shellcheck does not follow.
+# shellcheck disable=SC2317
 stop_lanes() {
   local pid
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done

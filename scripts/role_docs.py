@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render each role's variable table from its meta/argument_specs.yml, and the app entry's spec.
 
 The argument spec is the single source of truth for a role's variables: Ansible validates every
@@ -43,7 +42,7 @@ APPS_SPEC_HEADER = """---
 
 
 def load_spec(role: str) -> dict:
-    role, _, entry = role.partition(":")
+    role, _colon, entry = role.partition(":")
     path = ROOT / "roles" / role / "meta" / "argument_specs.yml"
     return yaml.safe_load(path.read_text())["argument_specs"][entry or "main"]
 

@@ -220,7 +220,7 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
         resolved["gunicorn_environment_files"] = [f"{config_dir}/{name}/environment", f"{config_dir}/{name}/secrets"]
         # Role defaults that refer to other variables ("{{ app_name }}", "{{ gunicorn_app_dir }}/shared")
         # are rendered against this app's values, in as many passes as they refer to each other.
-        for _ in range(len(raw) + 1):
+        for _pass in range(len(raw) + 1):
             pending = {var: value for var, value in raw.items() if var not in resolved}
             if not pending:
                 break
@@ -266,7 +266,7 @@ def pyweb_absent_app_references(selected, upstreams=None, sites=None) -> list[st
 
 def _host_port(address):
     """``127.0.0.1:9210`` -> ("127.0.0.1", "9210"); ``[::1]:9210`` -> ("::1", "9210")."""
-    host, _, port = str(address).rpartition(":")
+    host, _colon, port = str(address).rpartition(":")
     return host.strip("[]"), port
 
 

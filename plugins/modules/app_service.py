@@ -20,7 +20,7 @@ description:
   - One C(systemctl show) reads the units' states; a run that changes nothing makes no other call.
   - In check mode, reports what it would do and does nothing.
 version_added: 0.1.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   service:
     description: The service unit, such as C(shop.service).

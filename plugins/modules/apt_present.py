@@ -17,7 +17,7 @@ description:
     are then reported as a change that would happen, and nothing runs.
   - Runs on the controller as an action plugin; this file only documents it.
 version_added: 0.2.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   names:
     description: Package names (as apt takes them).

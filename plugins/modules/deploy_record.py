@@ -23,7 +23,7 @@ description:
   - The action plugin of the same name computes I(plan) on the controller from the deploy's inputs,
     its sources and the collection's own code.
 version_added: 0.2.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   path:
     description: The record file.
@@ -93,7 +93,6 @@ import json
 import os
 import pwd
 import stat
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -154,22 +153,21 @@ def account(name, database):
     return str(found.gr_gid)
 
 
-def units(names, run=subprocess.run):
-    """unit -> its properties as one string, in one systemctl call."""
+def units(names, run):
+    """unit -> its properties as one string, in one systemctl call (run: the module's run_command)."""
     if not names:
         return {}
-    done = run(["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--", *names],
-               capture_output=True, text=True, check=False)
-    blocks = [block for block in done.stdout.strip().split("\n\n")] if done.stdout.strip() else []
+    returncode, stdout, _stderr = run(["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES), "--", *names])
+    blocks = stdout.strip().split("\n\n") if stdout.strip() else []
     found = {}
     for block in blocks:
         values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         found[values.get("Id", "")] = " ".join(f"{key}={values.get(key, '')}" for key in UNIT_PROPERTIES[1:])
     # `systemctl show` answers in the order asked; a unit it does not know is still listed by Id.
-    return {name: found.get(name, f"unknown (systemctl exit {done.returncode})") for name in names}
+    return {name: found.get(name, f"unknown (systemctl exit {returncode})") for name in names}
 
 
-def measure(spec, run=subprocess.run):
+def measure(spec, run):
     """What the host holds now for each thing spec names."""
     return {
         "paths": {path: entry(path, follow=False) for path in spec.get("paths") or []},
@@ -241,7 +239,7 @@ def main():
     path, plan = module.params["path"], module.params["plan"]
     record = read_record(path)
     if module.params["state"] == "check":
-        found = differences(record, plan, measure(spec_of(record)) if record else {})
+        found = differences(record, plan, measure(spec_of(record), module.run_command) if record else {})
         module.exit_json(changed=False, matches=not found, differences=found,
                          interrupted=bool((record or {}).get("deploying")), serving=(record or {}).get("serving") or {},
                          msg="as recorded" if not found else "; ".join(found))
@@ -254,7 +252,8 @@ def main():
     unknown = sorted(set(module.params["measure"]) - set(MEASURES))
     if unknown:
         module.fail_json(msg=f"measure: unknown kinds {', '.join(unknown)} (known: {', '.join(MEASURES)})")
-    new = {"plan": plan, "measured": measure(module.params["measure"]), "serving": module.params["serving"]}
+    new = {"plan": plan, "measured": measure(module.params["measure"], module.run_command),
+           "serving": module.params["serving"]}
     content = json.dumps(new, indent=1, sort_keys=True) + "\n"
     changed = record != new
     if changed and not module.check_mode:

@@ -16,7 +16,7 @@ description:
   - The action plugin M(pyweb.stack.sync_files) asks it once for every file a task manages, so a
     run that changes nothing costs one round trip instead of one or two per file.
 version_added: 0.1.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   paths:
     description: Absolute paths to read. A missing path is reported with C(exists=false).

@@ -15,7 +15,7 @@ description:
     C(backup), check mode and C(--diff) behave as they do for M(ansible.builtin.copy)).
   - A run that changes nothing costs one round trip, whatever the number of files.
 version_added: 0.1.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   files:
     description:

@@ -19,7 +19,7 @@ description:
   - Two round trips whatever the number of files; check mode and a matching copy need one.
   - Runs on the controller as an action plugin; this file only documents it.
 version_added: 0.2.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   src:
     description: The directory on the controller (relative paths are found as the copy module finds its C(src)).

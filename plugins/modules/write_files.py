@@ -19,7 +19,7 @@ description:
     is asked for.
   - The content of the files is never returned.
 version_added: 0.1.0
-author: pyweb maintainers
+author: pyweb maintainers (@pyweb)
 options:
   files:
     description:

@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 # Plugins are loaded by their path, with the collection's own imports resolved to this checkout.
 sys.path.insert(0, str(ROOT / "scripts"))
-from collection_import import load_plugin  # noqa: E402  pylint: disable=wrong-import-position
+from collection_import import load_plugin  # noqa: E402,F401 (re-exported to the tests)  pylint: disable=wrong-import-position,unused-import
 
 
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())

@@ -50,7 +50,7 @@ def test_a_changed_socket_is_recreated_once_the_service_let_go():
 
 def test_a_socket_no_longer_used_is_stopped_and_disabled_before_the_rest():
     states = {**RUNNING, "shop.socket": {"UnitFileState": "enabled", "ActiveState": "active"}}
-    commands, _ = plan(states, socket="", retire_socket="shop.socket", daemon_reload=True, restart=True)
+    commands, _unused = plan(states, socket="", retire_socket="shop.socket", daemon_reload=True, restart=True)
     assert commands == ["stop shop.socket", "disable shop.socket", "daemon-reload", "restart shop.service"]
 
 

@@ -249,7 +249,7 @@ def test_headline_has_the_dev_server_pyweb_default_and_best_peer(tmp_path):
     rows = report.ratios(peer_rows())
     bars = report.headline_bars(rows)
     assert list(bars) == ["Flask"]  # no pyweb FastAPI default measured
-    assert [r["id"] for _, r in bars["Flask"]] == ["flask-dev-hello", "flask-io-https-hello",
-                                                    "flask-granian-https-hello"]
+    assert [r["id"] for _unused, r in bars["Flask"]] == [
+        "flask-dev-hello", "flask-io-https-hello", "flask-granian-https-hello"]
     report.write_all(peer_rows(), "m", tmp_path)
     assert (tmp_path / "headline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

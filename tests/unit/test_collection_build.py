@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
 
 
 def run(*args, cwd, env=None):
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
+    result = subprocess.run(args, cwd=cwd, capture_output=True, check=False, text=True, env=env)
     assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -35,7 +35,7 @@ def installed(tmp_path_factory):
 
 
 def test_artifact_carries_the_roles_and_no_local_state(installed):
-    _, collections = installed
+    _unused, collections = installed
     tree = collections / "ansible_collections" / "pyweb" / "stack"
     for role in ("app", "gunicorn", "host", "nginx"):
         assert (tree / "roles" / role / "meta" / "argument_specs.yml").exists()
@@ -93,5 +93,5 @@ def test_every_collection_filter_is_used_by_its_full_name():
             if (ROOT / "roles" / name).is_dir() or (ROOT / "playbooks" / f"{name}.yml").exists():
                 continue
             assert name in ours, f"{path.relative_to(ROOT)}: pyweb.stack.{name} is not in plugins/filter"
-        short = {name for name in re.findall(r"\|\s*([a-z_]+)\b", text)} & ours
+        short = set(re.findall(r"\|\s*([a-z_]+)\b", text)) & ours
         assert not short, f"{path.relative_to(ROOT)}: filters {sorted(short)} used without pyweb.stack."

@@ -70,14 +70,13 @@ def test_tree_follows_its_root_link_but_not_the_links_below(tmp_path):
 def test_units_read_in_one_call_and_unknown_units_named():
     calls = []
 
-    class Done:
-        returncode = 0
-        stdout = ("Id=a.service\nLoadState=loaded\nUnitFileState=enabled\nActiveState=active\nNeedDaemonReload=no\n\n"
-                  "Id=b.socket\nLoadState=not-found\nUnitFileState=\nActiveState=inactive\nNeedDaemonReload=no\n")
+    stdout = ("Id=a.service\nLoadState=loaded\nUnitFileState=enabled\nActiveState=active\nNeedDaemonReload=no\n\n"
+              "Id=b.socket\nLoadState=not-found\nUnitFileState=\nActiveState=inactive\nNeedDaemonReload=no\n")
 
-    def run(argv, **_):
+    def run(argv):
+        """Stands in for AnsibleModule.run_command: (rc, stdout, stderr)."""
         calls.append(argv)
-        return Done()
+        return 0, stdout, ""
 
     found = module.units(["a.service", "b.socket"], run)
     assert len(calls) == 1 and calls[0][-2:] == ["a.service", "b.socket"]

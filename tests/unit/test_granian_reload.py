@@ -52,7 +52,7 @@ def master():
 
 
 def children(pid):
-    out = subprocess.run(["pgrep", "--parent", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "--parent", str(pid)], capture_output=True, check=False, text=True).stdout
     return {int(child) for child in out.split()}
 
 
@@ -60,7 +60,7 @@ def test_returns_once_every_old_worker_is_replaced(master):
     process = master()
     old = children(process.pid)
     started = time.monotonic()
-    result = subprocess.run([str(SCRIPT), str(process.pid), "20"], capture_output=True, text=True)
+    result = subprocess.run([str(SCRIPT), str(process.pid), "20"], capture_output=True, check=False, text=True)
     assert result.returncode == 0, result.stderr
     # Two workers, half a second each: it waited for the swap, not just for the signal.
     assert time.monotonic() - started >= 0.9
@@ -70,14 +70,14 @@ def test_returns_once_every_old_worker_is_replaced(master):
 
 def test_fails_when_the_master_exits_during_the_reload(master):
     process = master("--die")
-    result = subprocess.run([str(SCRIPT), str(process.pid), "20"], capture_output=True, text=True)
+    result = subprocess.run([str(SCRIPT), str(process.pid), "20"], capture_output=True, check=False, text=True)
     assert result.returncode == 1
     assert "exited during the reload" in result.stderr
 
 
 def test_refuses_a_process_without_workers():
     with subprocess.Popen(["sleep", "30"]) as lone:
-        result = subprocess.run([str(SCRIPT), str(lone.pid), "5"], capture_output=True, text=True)
+        result = subprocess.run([str(SCRIPT), str(lone.pid), "5"], capture_output=True, check=False, text=True)
         lone.kill()
     assert result.returncode == 1 and "has no workers" in result.stderr
 
@@ -86,5 +86,5 @@ def test_refuses_a_process_without_workers():
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 def test_the_helpers_pass_shellcheck(script):
     result = subprocess.run(["shellcheck", "-S", "warning", str(ROOT / "roles/gunicorn/files" / script)],
-                            capture_output=True, text=True)
+                            capture_output=True, check=False, text=True)
     assert result.returncode == 0, result.stdout

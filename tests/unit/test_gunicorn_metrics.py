@@ -97,7 +97,7 @@ def test_wsgi_request_is_counted_and_timed_when_its_body_is_closed(registry, rec
 @pytest.mark.parametrize("status, label", [("404 Not Found", "4xx"), ("503 Service Unavailable", "5xx"),
                                            ("302 Found", "3xx"), ("bogus", "other")])
 def test_wsgi_status_classes(registry, recorder, status, label):
-    started, _ = call_wsgi(metrics.WSGIMetrics(wsgi_app(status), recorder))
+    started, _unused = call_wsgi(metrics.WSGIMetrics(wsgi_app(status), recorder))
     assert started == [status], "the app's status did not reach the server"
     assert count(registry, "GET", label) == 1
 

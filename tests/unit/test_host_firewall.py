@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, load_plugin
 
 firewall = load_plugin(ROOT / "plugins/filter/host_firewall.py")
-ANY = ["0.0.0.0/0", "::/0"]
+ANY = ("0.0.0.0/0", "::/0")
 
 
 def problems(ssh_port=22, ssh_sources=ANY, app_ports=(), app_sources=(), allow=()):

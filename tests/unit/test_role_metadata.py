@@ -123,6 +123,6 @@ def test_role_metadata_names_the_tested_platforms_and_ansible_core(role):
 
 def test_readme_variable_tables_match_the_specs():
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"], capture_output=True, check=False, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -90,19 +90,19 @@ def test_writes_what_differs_and_nothing_on_the_second_run(play, tmp_path):
     files = [{"dest": str(tmp_path / "app.conf"), "content": "workers = 3\n", "mode": "0640"},
              {"dest": str(env), "content": "A=1\n"},
              {"dest": str(tmp_path / "record"), "checksums_of": [str(env), f"-{tmp_path}/none"], "mode": "0600"}]
-    first, _ = play(files)
+    first, _unused = play(files)
     assert first["changed"] and all(entry["changed"] for entry in first["files"].values())
     assert (tmp_path / "app.conf").read_text() == "workers = 3\n"
     assert oct((tmp_path / "app.conf").stat().st_mode & 0o777) == "0o640"
     # The record is made from what the probe read before this run wrote the environment file.
     assert (tmp_path / "record").read_text() == f"{env} absent\n-{tmp_path}/none absent\n"
 
-    second, _ = play(files)
+    second, _unused = play(files)
     # The environment file exists now: only the record of its checksum changes.
     assert [dest for dest, entry in second["files"].items() if entry["changed"]] == [str(tmp_path / "record")]
     assert (tmp_path / "record").read_text() == f"{env} {sha1('A=1' + chr(10))}\n-{tmp_path}/none absent\n"
 
-    third, _ = play(files)
+    third, _unused = play(files)
     assert not third["changed"] and not any(entry["changed"] for entry in third["files"].values())
 
 
@@ -110,7 +110,7 @@ def test_mode_alone_is_fixed_and_backup_kept(play, tmp_path):
     dest = tmp_path / "unit"
     play([{"dest": str(dest), "content": "[Unit]\n"}])
     dest.chmod(0o600)
-    result, _ = play([{"dest": str(dest), "content": "[Unit]\nDescription=x\n"}], backup=True)
+    result, _unused = play([{"dest": str(dest), "content": "[Unit]\nDescription=x\n"}], backup=True)
     entry = result["files"][str(dest)]
     assert entry["changed"] and entry["reason"] == "content" and Path(entry["backup_file"]).read_text() == "[Unit]\n"
     assert oct(dest.stat().st_mode & 0o777) == "0o644"
@@ -119,14 +119,14 @@ def test_mode_alone_is_fixed_and_backup_kept(play, tmp_path):
 def test_a_failed_validate_leaves_the_file_and_names_it(play, tmp_path):
     dest = tmp_path / "checked.conf"
     play([{"dest": str(dest), "content": "good\n"}])
-    result, _ = play([{"dest": str(dest), "content": "bad\n", "validate": "grep -q good %s"}], expect_ok=False)
+    result, _unused = play([{"dest": str(dest), "content": "bad\n", "validate": "grep -q good %s"}], expect_ok=False)
     assert result["failed"] and result["msg"].startswith(str(dest))
     assert dest.read_text() == "good\n"
 
 
 def test_check_mode_writes_nothing_and_reports_the_change(play, tmp_path):
     dest = tmp_path / "planned"
-    result, _ = play([{"dest": str(dest), "content": "x\n"}], "--check")
+    result, _unused = play([{"dest": str(dest), "content": "x\n"}], "--check")
     assert result["changed"] and result["files"][str(dest)]["existed"] is False
     assert not dest.exists()
 
@@ -181,16 +181,16 @@ def test_templates_render_on_the_controller_with_their_own_vars_and_links_follow
     files = [{"dest": str(tmp_path / f"{name}.conf"), "template": "site.conf.j2", "template_vars": {"site": {"name": name}}}
              for name in ("shop", "blog")]
     files.append({"dest": str(tmp_path / "enabled"), "link": str(tmp_path / "shop.conf")})
-    first, _ = play(files)
+    first, _unused = play(files)
     assert first["changed"] and (tmp_path / "blog.conf").read_text() == "server_name blog;\n"
     assert os.readlink(tmp_path / "enabled") == str(tmp_path / "shop.conf")
     assert first["files"][str(tmp_path / "enabled")] == {
         "dest": str(tmp_path / "enabled"), "mode": "0644", "existed": False, "changed": True, "reason": "missing"}
-    second, _ = play(files)
+    second, _unused = play(files)
     assert not second["changed"]
     (tmp_path / "enabled").unlink()
     (tmp_path / "enabled").symlink_to(tmp_path / "blog.conf")
-    third, _ = play(files)
+    third, _unused = play(files)
     assert [dest for dest, entry in third["files"].items() if entry["changed"]] == [str(tmp_path / "enabled")]
     assert os.readlink(tmp_path / "enabled") == str(tmp_path / "shop.conf")
 
@@ -199,13 +199,13 @@ def test_a_directory_goes_before_the_files_in_it_and_keeps_its_mode(play, tmp_pa
     folder = tmp_path / "conf.d"
     files = [{"dest": str(folder), "directory": True, "mode": "0700"},
              {"dest": str(folder / "a.conf"), "content": "a\n"}]
-    planned, _ = play(files, "--check")
+    planned, _unused = play(files, "--check")
     assert planned["changed"] and not folder.exists()
-    first, _ = play(files)
+    first, _unused = play(files)
     assert first["files"][str(folder)]["reason"] == "missing" and (folder / "a.conf").read_text() == "a\n"
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     folder.chmod(0o755)
-    second, _ = play(files)
+    second, _unused = play(files)
     assert [(dest, entry["reason"]) for dest, entry in second["files"].items() if entry["changed"]] == [(str(folder), "mode")]
     assert not play(files)[0]["changed"]
 

@@ -53,10 +53,10 @@ def test_copies_once_then_nothing_then_repairs(collections, tree, tmp_path):
         pytest.skip("owns the copy by root")
     releases = tmp_path / "releases"
     args = {"src": str(tree), "parent": str(releases)}
-    planned, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args, "--check")
+    planned, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args, "--check")
     assert planned["changed"] and not releases.exists()
 
-    first, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
+    first, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
     dest = releases / first["name"]
     assert first["changed"] and first["files"] == 4 and first["name"] == action.tree_id(action.manifest(tree))
     assert (dest / "a b.py").read_text() == "space = 1\n" and not (dest / "link.py").exists()
@@ -66,17 +66,17 @@ def test_copies_once_then_nothing_then_repairs(collections, tree, tmp_path):
     assert stat.S_IMODE((dest / "pkg").stat().st_mode) == 0o755
     assert (dest / "B.txt").stat().st_uid == 0
 
-    second, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
+    second, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
     assert not second["changed"]
 
     # Repaired in place: the directory a running process may be in stays the same.
     inode = dest.stat().st_ino
     (dest / "B.txt").write_text("edited on the host\n")
     (dest / "B.txt").chmod(0o600)
-    third, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
+    third, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
     assert third["changed"] and (dest / "B.txt").read_text() == "upper\n"
     assert stat.S_IMODE((dest / "B.txt").stat().st_mode) == 0o644 and dest.stat().st_ino == inode
     assert sorted(path.name for path in releases.iterdir()) == [first["name"]]
 
-    named, _ = play_task(collections, tmp_path, "pyweb.stack.sync_tree", {**args, "name": "v1"})
+    named, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", {**args, "name": "v1"})
     assert named["name"] == "v1" and (releases / "v1" / "B.txt").exists()

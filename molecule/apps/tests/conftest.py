@@ -6,7 +6,7 @@ import json
 
 import pytest
 import yaml
-from pyweb_testlib import ROOT, host_http, run_playbook, unit_environment, wait_for  # noqa: F401 (re-exported to the tests)
+from pyweb_testlib import ROOT, host_http, run_playbook, unit_environment, wait_for  # noqa: F401 (re-exported to the tests)  pylint: disable=unused-import
 
 APPS = {
     "sync-api": {"framework": "flask", "worker_class": "gthread", "profile": "io"},

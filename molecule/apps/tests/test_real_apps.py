@@ -91,7 +91,7 @@ def test_websocket_echo_through_nginx_over_tls(address):
 
 
 def test_a_route_without_websocket_does_not_upgrade(address):
-    status, _ = websocket_handshake(address, "/chat-plain/ws")
+    status, _unused = websocket_handshake(address, "/chat-plain/ws")
     assert " 101 " not in status, status
 
 

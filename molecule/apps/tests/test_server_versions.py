@@ -16,7 +16,7 @@ PACKAGES = {
 
 def installed(host, app):
     out = host.check_output(f"/srv/{app}/current/venv/bin/python -m pip list --format freeze --disable-pip-version-check")
-    return {name.lower(): version for name, _, version in (line.partition("==") for line in out.splitlines())}
+    return {name.lower(): version for name, _unused, version in (line.partition("==") for line in out.splitlines())}
 
 
 @pytest.mark.parametrize("app", PACKAGES)

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from pyweb_testlib import ROOT, named_host, run_playbook  # noqa: F401 (re-exported to the tests)
+from pyweb_testlib import ROOT, named_host, run_playbook  # noqa: F401 (re-exported to the tests)  pylint: disable=unused-import
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def get_json(lb):
 
     def get(path):
         result = lb.run("curl -ksS --max-time 10 -w '\\n%%{http_code}' https://localhost%s", path)
-        body, _, status = result.stdout.rpartition("\n")
+        body, _unused, status = result.stdout.rpartition("\n")
         try:
             return int(status or 0), json.loads(body)
         except ValueError:

@@ -12,7 +12,7 @@ APPS = [("/sync-api", "sync-api"), ("/async-api", "async-api")]
 @pytest.mark.parametrize("prefix, app", APPS)
 def test_both_app_hosts_serve_in_turn(get_json, prefix, app):
     seen = set()
-    for _ in range(10):
+    for _unused in range(10):
         status, body = get_json(f"{prefix}/hello")
         assert status == 200
         assert body["app"] == app
@@ -26,9 +26,9 @@ def test_gets_keep_succeeding_while_one_app_host_is_down_and_it_rejoins(get_json
     # Socket and service both: with only the service stopped, socket activation would start it again.
     down.run_test("systemctl stop %s.socket %s.service", app, app)
     try:
-        answers = [get_json(f"{prefix}/hello") for _ in range(40)]
-        assert [status for status, _ in answers] == [200] * 40
-        assert {body["host"] for _, body in answers} == {"pyweb-app2"}
+        answers = [get_json(f"{prefix}/hello") for _unused in range(40)]
+        assert [status for status, _unused in answers] == [200] * 40
+        assert {body["host"] for _unused, body in answers} == {"pyweb-app2"}
     finally:
         down.run_test("systemctl start %s.socket %s.service", app, app)
     # Nginx tries a failed server again after fail_timeout; within a little longer it is back.

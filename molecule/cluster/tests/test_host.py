@@ -42,7 +42,7 @@ def all_hosts(lb, app_hosts):
 def app_address(host, app):
     """The address and port the app's socket unit listens on (its TCP bind)."""
     listen = host.check_output("systemctl show --property Listen --value %s.socket", app)
-    address, _, port = listen.split()[0].rpartition(":")
+    address, _unused, port = listen.split()[0].rpartition(":")
     return address, int(port)
 
 
@@ -70,14 +70,14 @@ def listener(app_hosts):
             "time.sleep(120)\n")
     host.run_test("systemd-run --quiet --unit pyweb-test-listener --property RuntimeMaxSec=150 python3 -c %s", code)
     try:
-        assert wait_for(lambda: host.run("ss -Htln 'sport = :2222'").stdout.strip(), timeout=15)
+        assert wait_for(lambda: bool(host.run("ss -Htln 'sport = :2222'").stdout.strip()), timeout=15)
         yield host
     finally:
         host.run("systemctl stop pyweb-test-listener")
 
 
 def test_ssh_port_is_accepted_and_other_ports_are_dropped(app_hosts, listener):
-    address, _ = app_address(listener, "sync-api")
+    address, _unused = app_address(listener, "sync-api")
     assert connect(app_hosts["pyweb-app2"], address, 22)[0] == "open"
     # The listener answers on 2222 where the firewall lets it (the host itself, over loopback),
     # so silence from pyweb-app2 is the firewall's doing.

@@ -26,7 +26,7 @@ def sync_api(tmp_path, name, edit):
 
 def versions_by_host(get_json, requests=12):
     seen = {}
-    for _ in range(requests):
+    for _unused in range(requests):
         status, body = get_json("/sync-api/hello")
         assert status == 200
         seen[body["host"]] = body["version"]

@@ -19,14 +19,14 @@ class Response:
 def parse_curl_include(raw: str) -> Response:
     """Split `curl -i` output into status, headers and body (interim 1xx blocks skipped)."""
     while True:
-        head, _, raw = raw.partition("\r\n\r\n")
+        head, _unused, raw = raw.partition("\r\n\r\n")
         lines = head.split("\r\n")
         status = int(lines[0].split()[1])
         if status >= 200:
             break
     headers = {}
     for line in lines[1:]:
-        name, _, value = line.partition(":")
+        name, _unused, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return Response(status, headers, raw)
 

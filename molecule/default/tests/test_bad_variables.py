@@ -187,8 +187,8 @@ def test_bad_variables_fail_before_any_change(refusals, case):
     assert not re.search(r"^changed: ", output, re.M), output[-4000:]
     recap = re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M)
     assert recap, output[-3000:]
-    assert all(changed == "0" for _, changed, _ in recap), recap
-    assert any(failed != "0" for _, _, failed in recap), recap
+    assert all(changed == "0" for _unused, changed, _unused in recap), recap
+    assert any(failed != "0" for _unused, _unused, failed in recap), recap
     record_message(case["id"], next((m for m in messages if case["expect"][0] in m), messages[0] if messages else ""))
 
 

@@ -186,7 +186,6 @@ def test_new_code_reloads_gracefully_under_load_and_a_broken_release_never_goes_
     assert live not in versions
 
 
-
 def test_an_app_switches_server_both_ways_and_serves_on_the_same_socket_path(host):
     """`server` is one key of the entry: flipping it on a live app swaps the units, the config and
     the socket (systemd's socket unit for Gunicorn, the link to Granian's for Granian), and Nginx

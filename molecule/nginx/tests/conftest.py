@@ -28,12 +28,12 @@ class Curl:
         else:
             result = self.run("--insecure", "--dump-header", "-", "--output", "/dev/null", *args, url)
         assert result.rc == 0, result.stderr
-        head, _, body = result.stdout.partition("\r\n\r\n")
+        head, _unused, body = result.stdout.partition("\r\n\r\n")
         lines = head.split("\r\n")
         status = int(lines[0].split()[1])
         headers = {}
         for line in lines[1:]:
-            name, _, value = line.partition(":")
+            name, _unused, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         return status, headers, body
 
@@ -79,5 +79,5 @@ def served_certificate(host, server_name, *fields):
 def task_output(output, name):
     """What a run printed for one task of the nginx role (empty when the task did not run)."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
-    _, found, rest = plain.partition(f"TASK [pyweb.stack.nginx : {name}]")
+    _unused, found, rest = plain.partition(f"TASK [pyweb.stack.nginx : {name}]")
     return rest.split("\nTASK [", 1)[0] if found else ""

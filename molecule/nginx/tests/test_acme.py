@@ -2,7 +2,6 @@
 challenge answered by Nginx, and renewal that reloads Nginx through the deploy hook, from the unit
 Debian's certbot.timer starts, with Nginx inside the role's systemd sandbox."""
 
-import time
 
 from pyweb_testlib import wait_for
 
@@ -18,7 +17,7 @@ def served(host):
 
 
 def test_acme_certificate_is_issued_by_pebble_and_served(host):
-    issuer, _ = served(host)
+    issuer, _unused = served(host)
     assert issuer.startswith("CN=Pebble Intermediate CA")
     site = host.file("/etc/nginx/sites-available/acme.conf").content_string
     assert "ssl_certificate /etc/letsencrypt/live/acme/fullchain.pem;" in site
@@ -49,7 +48,7 @@ def nginx_processes(host):
 
 def test_renewal_hook_reloads_nginx_with_the_new_certificate(host):
     assert "pyweb-hardening.conf" in host.check_output("systemctl show --property DropInPaths --value nginx")
-    _, serial_before = served(host)
+    _unused, serial_before = served(host)
     master, workers = nginx_processes(host)
     since = host.check_output("date +%s")
     host.check_output("mkdir -p %s", FORCE_RENEWAL.rsplit("/", 1)[0])

@@ -46,7 +46,7 @@ def test_an_added_name_is_in_the_next_certificate(host):
 
 
 def test_the_same_names_do_not_issue_again(host):
-    _, serial_before = served(host)
+    _unused, serial_before = served(host)
 
     output = converge({"__nginx_acme_names": MORE_NAMES})
 
@@ -55,7 +55,7 @@ def test_the_same_names_do_not_issue_again(host):
 
 
 def test_the_same_names_in_another_order_do_not_issue_again(host):
-    _, serial_before = served(host)
+    _unused, serial_before = served(host)
 
     # The site file and its stand-in certificate follow the order (server_name, common name), but
     # the ACME certificate holds a set of names.
@@ -66,7 +66,7 @@ def test_the_same_names_in_another_order_do_not_issue_again(host):
 
 
 def test_a_removed_name_is_gone_from_the_next_certificate(host):
-    _, serial_before = served(host)
+    _unused, serial_before = served(host)
 
     converge({"__nginx_acme_names": NAMES})
 

@@ -59,7 +59,7 @@ def test_http2_answers_announce_http3(curl, http3_release, path):
 
 
 def test_sites_without_http3_do_not_announce_it(curl):
-    _, headers, _ = curl.get("https://localhost/sync-api/hello", "--http2")
+    _unused, headers, _unused = curl.get("https://localhost/sync-api/hello", "--http2")
     assert "alt-svc" not in headers
 
 

@@ -8,7 +8,7 @@ ACCESS_LOG = "/var/log/nginx/access.log"
 
 
 def request_with_id(curl, request_id):
-    status, _, _ = curl.get("https://localhost/sync-api/hello", "--header", f"X-Request-ID: {request_id}", body=False)
+    status, _unused, _unused = curl.get("https://localhost/sync-api/hello", "--header", f"X-Request-ID: {request_id}", body=False)
     assert status == 200
 
 
@@ -46,7 +46,7 @@ def test_nginx_writes_to_the_new_file_after_a_rotation(host, curl):
     after = f"rotation-after-{time.time_ns()}"
     request_with_id(curl, after)
     # The master reopens its logs on USR1; the workers follow within moments.
-    for _ in range(50):
+    for _unused in range(50):
         if logged_in(host, ACCESS_LOG, after):
             break
         time.sleep(0.1)

@@ -32,7 +32,7 @@ def test_prefix_is_stripped_and_proxy_headers_are_sent(curl):
 
 
 def test_request_id_is_made_when_the_client_sends_none(curl):
-    _, headers, body = curl.json(f"{BASE}/async-api/echo")
+    _unused, headers, body = curl.json(f"{BASE}/async-api/echo")
     assert re.fullmatch(r"[0-9a-f]{32}", body["headers"]["x-request-id"])
     assert headers["x-request-id"] == body["headers"]["x-request-id"]
 
@@ -50,18 +50,18 @@ def test_a_request_id_that_is_not_a_plain_token_is_replaced(curl, sent):
 
 def test_a_plain_token_request_id_is_kept_in_error_bodies(curl):
     token = "0b1f:req.42_A+b/c=-"
-    status, _, body = curl.json(f"{BASE}/no-such-page", "--header", f"X-Request-ID: {token}")
+    status, _unused, body = curl.json(f"{BASE}/no-such-page", "--header", f"X-Request-ID: {token}")
     assert (status, body["request_id"]) == (404, token)
 
 
 def test_prefix_without_slash_redirects(curl):
-    status, headers, _ = curl.get(f"{BASE}/sync-api")
+    status, headers, _unused = curl.get(f"{BASE}/sync-api")
     assert status == 308
     assert headers["location"].endswith("/sync-api/")
 
 
 def test_fingerprinted_static_file_is_cached_for_a_year_and_precompressed(curl):
-    status, headers, _ = curl.get(f"{BASE}/static/app.0123abcd.css", "--header", "Accept-Encoding: gzip", body=False)
+    status, headers, _unused = curl.get(f"{BASE}/static/app.0123abcd.css", "--header", "Accept-Encoding: gzip", body=False)
     assert status == 200
     assert headers["content-type"].startswith("text/css")
     assert headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -71,20 +71,20 @@ def test_fingerprinted_static_file_is_cached_for_a_year_and_precompressed(curl):
 
 
 def test_plain_static_file_is_cached_briefly_and_gzipped(curl):
-    status, headers, _ = curl.get(f"{BASE}/static/app.css", "--header", "Accept-Encoding: gzip", body=False)
+    status, headers, _unused = curl.get(f"{BASE}/static/app.css", "--header", "Accept-Encoding: gzip", body=False)
     assert status == 200
     assert headers["cache-control"] == "public, max-age=3600"
     assert headers["content-encoding"] == "gzip"
 
 
 def test_static_folder_is_not_listed(curl):
-    status, _, body = curl.get(f"{BASE}/static/")
+    status, _unused, body = curl.get(f"{BASE}/static/")
     assert status in (403, 404)
     assert "app.css" not in body
 
 
 def test_http_redirects_to_https(curl):
-    status, headers, _ = curl.get("http://localhost/sync-api/hello?a=b")
+    status, headers, _unused = curl.get("http://localhost/sync-api/hello?a=b")
     assert status == 301
     assert headers["location"] == "https://localhost/sync-api/hello?a=b"
 
@@ -108,7 +108,7 @@ def test_http2_is_offered(curl):
 
 
 def test_hsts_and_security_headers(curl):
-    _, headers, _ = curl.get(f"{BASE}/sync-api/hello")
+    _unused, headers, _unused = curl.get(f"{BASE}/sync-api/hello")
     max_age = int(re.search(r"max-age=(\d+)", headers["strict-transport-security"]).group(1))
     assert max_age >= 31536000
     assert headers["x-content-type-options"] == "nosniff"
@@ -126,7 +126,7 @@ def test_oversized_body_gets_json_413(host, curl):
 
 
 def test_small_body_passes(curl):
-    status, _, body = curl.json(f"{BASE}/sync-api/hello", "--data-binary", "x" * 1000)
+    status, _unused, body = curl.json(f"{BASE}/sync-api/hello", "--data-binary", "x" * 1000)
     assert status == 200
     assert body["received"] == 1000
 

@@ -21,7 +21,7 @@ def test_route_snippet_adds_its_header_and_keeps_the_common_ones(curl):
 
 
 def test_routes_without_a_snippet_do_not_get_its_header(curl):
-    _, headers, _ = curl.get("https://localhost/sync-api/hello")
+    _unused, headers, _unused = curl.get("https://localhost/sync-api/hello")
     assert "x-robots-tag" not in headers
 
 
@@ -31,7 +31,7 @@ def test_site_snippet_answers_robots_txt(curl):
     assert headers["content-type"].startswith("text/plain")
     assert body == "User-agent: *\nDisallow: /\n"
     # The other site has no such snippet: its unclaimed paths stay JSON 404s.
-    status, _, _ = curl.get("https://localhost/robots.txt")
+    status, _unused, _unused = curl.get("https://localhost/robots.txt")
     assert status == 404
 
 
@@ -47,7 +47,7 @@ def test_snippet_with_bad_syntax_is_refused_and_the_live_config_stays(host, curl
     assert host.run(SNAPSHOT).stdout == files_before
     assert host.run(WORKERS).stdout == workers_before
     assert host.run("nginx -t").rc == 0
-    _, headers, _ = curl.get(f"{ACME}/sync-api/hello", *RESOLVE)
+    _unused, headers, _unused = curl.get(f"{ACME}/sync-api/hello", *RESOLVE)
     assert headers["x-robots-tag"] == "noindex, nofollow"
     assert "x-broken" not in headers
 

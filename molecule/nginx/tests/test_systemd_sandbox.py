@@ -29,7 +29,7 @@ def state(host):
 
 
 def serves(curl):
-    status, _, body = curl.get("https://localhost/sync-api/hello")
+    status, _unused, body = curl.get("https://localhost/sync-api/hello")
     return status == 200 and '"app": "sync-api"' in body
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pyweb_load import Load, request  # noqa: F401 (re-exported to the tests)
-from pyweb_testlib import ROOT, bridge_address, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)
+from pyweb_load import Load, request  # noqa: F401 (re-exported to the tests)  pylint: disable=unused-import
+from pyweb_testlib import ROOT, bridge_address, run_playbook, wait_for  # noqa: F401 (re-exported to the tests)  pylint: disable=unused-import
 
 CONTAINER = "pyweb-resilience"
 # A server name of the site (molecule/resilience/group_vars/all/proxy.yml): the default server

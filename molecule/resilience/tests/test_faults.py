@@ -33,12 +33,16 @@ def refused(lines):
 def test_a_killed_worker_is_respawned_and_serving_goes_on(address, nginx_errors):
     master, workers = master_pid(), worker_pids()
     victim = min(workers)
+
+    def replaced_all():
+        now = worker_pids()
+        return victim not in now and len(now) == len(workers)
+
     with light_load(address) as load:
         time.sleep(3)
         killed = time.monotonic()
         sh("kill", "-9", str(victim))
-        replaced = wait_for(lambda: (lambda now: victim not in now and len(now) == len(workers))(worker_pids()),
-                            timeout=30, interval=0.2)
+        replaced = wait_for(replaced_all, timeout=30, interval=0.2)
         respawned = time.monotonic()
         time.sleep(5)
     result = load.result

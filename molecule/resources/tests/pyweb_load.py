@@ -122,7 +122,7 @@ class _Connection(http.client.HTTPSConnection):
             return False
         if self.sock.pending():
             return True
-        readable, _, _ = select.select([self.sock], [], [], 0)
+        readable, _unused, _unused = select.select([self.sock], [], [], 0)
         return bool(readable)
 
 
@@ -160,7 +160,7 @@ class Load:
     def start(self):
         self.result.started = time.monotonic()
         self._deadline = self.result.started + self.duration
-        self._threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.connections)]
+        self._threads = [threading.Thread(target=self._worker, daemon=True) for _unused in range(self.connections)]
         for thread in self._threads:
             thread.start()
 

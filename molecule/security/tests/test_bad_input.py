@@ -81,7 +81,7 @@ def flood_worker(address, path, count, results):
     """`count` requests on one keep-alive connection (re-opened if the server closes it)."""
     connection = SiteConnection(address)
     try:
-        for _ in range(count):
+        for _unused in range(count):
             try:
                 connection.request("GET", path)
                 response = connection.getresponse()
@@ -119,14 +119,14 @@ def test_flood_past_the_rate_limit_gets_json_429_while_other_routes_keep_answeri
         watchers = [pool.submit(probe_until, address, path, stop, results) for path, results in probes.items()]
         time.sleep(0.3)
         started = time.monotonic()
-        workers = [pool.submit(flood_worker, address, "/async-api/healthz", 40, flood) for _ in range(20)]
+        workers = [pool.submit(flood_worker, address, "/async-api/healthz", 40, flood) for _unused in range(20)]
         for worker in workers:
             worker.result()
         seconds = time.monotonic() - started
         stop.set()
         for watcher in watchers:
             watcher.result()
-    statuses = [status for status, _, _ in flood]
+    statuses = [status for status, _unused, _unused in flood]
     record("flood", "async-api/healthz", {
         "requests": len(flood), "seconds": round(seconds, 2), "200": statuses.count(200),
         "429": statuses.count(429), "other": len(flood) - statuses.count(200) - statuses.count(429),

@@ -130,7 +130,7 @@ def test_nginx_master_is_root_and_workers_are_www_data_inside_the_sandbox(host):
 def test_nginx_sees_a_read_only_system_but_its_logs_temp_folders_and_pid(host):
     """Write a probe file in the master's mount namespace (as full root: a read-only mount refuses
     even that) in each folder; home folders are empty there."""
-    master, _ = nginx_processes(host)
+    master, _unused = nginx_processes(host)
 
     def touch(folder):
         probe = f"{folder}/.pyweb-sandbox-probe"
@@ -158,9 +158,9 @@ def test_nginx_still_writes_its_access_and_error_logs(host, request_site):
     token = f"pyweb-log-probe-{secrets.token_hex(6)}"
     # The access log carries a plain X-Request-ID as the request id; a missing static file is an
     # error log line naming the path.
-    status, _, _ = request_site("GET", "/sync-api/hello", headers={"X-Request-ID": token})
+    status, _unused, _unused = request_site("GET", "/sync-api/hello", headers={"X-Request-ID": token})
     assert status == 200
-    status, _, _ = request_site("GET", f"/static/{token}.css")
+    status, _unused, _unused = request_site("GET", f"/static/{token}.css")
     assert status == 404
     assert wait_for(lambda: token in host.file("/var/log/nginx/access.log").content_string, timeout=10)
     assert wait_for(lambda: token in host.file("/var/log/nginx/error.log").content_string, timeout=10)
@@ -178,7 +178,7 @@ def test_log_rotation_reopens_the_logs_inside_the_sandbox(host, request_site):
     assert result.rc == 0, result.stderr
     assert wait_for(lambda: host.file(log).exists, timeout=10)
     token = f"pyweb-rotate-probe-{secrets.token_hex(6)}"
-    status, _, _ = request_site("GET", "/sync-api/hello", headers={"X-Request-ID": token})
+    status, _unused, _unused = request_site("GET", "/sync-api/hello", headers={"X-Request-ID": token})
     assert status == 200
     assert wait_for(lambda: token in host.file(log).content_string, timeout=10)
     assert host.file(log).user == "www-data"
@@ -196,7 +196,7 @@ LOADS = {"/sync-api/hello": 40, "/static/style.css": 60}  # path: requests per s
 
 
 def test_reloads_under_load_fail_no_request(host, address):
-    master, _ = nginx_processes(host)
+    master, _unused = nginx_processes(host)
     loads = {path: Load(address, SERVER_NAME, path, rate=rate, duration=20, connections=4)
              for path, rate in LOADS.items()}
     reloads = []
@@ -204,8 +204,8 @@ def test_reloads_under_load_fail_no_request(host, address):
         load.start()
     try:
         time.sleep(RELOAD_PAUSE)
-        for _ in range(RELOADS):
-            _, old_workers = nginx_processes(host)
+        for _unused in range(RELOADS):
+            _unused, old_workers = nginx_processes(host)
             started = time.monotonic()
             result = host.run("systemctl reload nginx")
             assert result.rc == 0, result.stderr
@@ -275,7 +275,7 @@ def new_secret(host):
 
 
 def test_new_secret_reaches_the_secrets_file_and_the_service(host, new_secret):
-    value, _ = new_secret
+    value, _unused = new_secret
     assert f'SECRET_KEY="{value}"' in host.file("/etc/pyweb/sync-api/secrets").content_string
     # The service restarted onto the new environment.
     hello = host.check_output("curl -s --unix-socket /run/gunicorn/sync-api.sock http://localhost/hello")
@@ -294,7 +294,7 @@ def test_secret_stays_out_of_verbose_play_output(new_secret):
 
 
 def test_no_secret_in_the_journal_or_nginx_logs(host, new_secret):
-    value, _ = new_secret
+    value, _unused = new_secret
     # Traffic through Nginx first, so the logs have something to leak from.
     for app in APPS:
         host.run("curl -sk -o /dev/null https://localhost/%s/hello", app)

@@ -42,7 +42,7 @@ def parse_target(target: str):
     The call part is None when the target names a variable. As Gunicorn: no ``:`` means the
     variable ``application``; arguments must be Python literals.
     """
-    module, _, expression = target.partition(":")
+    module, _colon, expression = target.partition(":")
     if not module or not all(part.isidentifier() for part in module.split(".")):
         raise TargetError(f"{target!r}: {module!r} is not a module name")
     expression = expression or "application"

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Check a certificate (with its chain) and private key before Nginx is given them.
 
 Nginx reads its certificates only when it starts or reloads. A key that does not belong to the

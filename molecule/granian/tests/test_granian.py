@@ -157,6 +157,15 @@ def test_a_forged_x_forwarded_for_does_not_change_the_client_address(host, addre
     assert_real_client(host, address, app, f"granian-{INTERFACE[PROFILES[app]]}")
 
 
+def test_secrets_stay_out_of_the_wsgi_environ(host):
+    """Granian copies the process environment into every WSGI environ, where error reporters and
+    debug pages print it; pyweb's loader takes the secrets file's names out again. The app still
+    reads them from os.environ."""
+    body = json.loads(through_nginx(host, "/notes/client")["body"])
+    assert body["secret_in_os_environ"] is True
+    assert body["secret_in_environ"] is False
+
+
 def test_without_a_socket_unit_a_stopped_service_refuses_connections(host):
     """The guarantee Granian cannot give: under Gunicorn, systemd holds the socket and a connection
     to a stopped app starts it; here the socket goes with the service."""

@@ -54,8 +54,11 @@ def create_app():
 
     @app.get("/client")
     def client():
-        # Who the server says is asking, after the proxy's X-Forwarded-For.
-        return jsonify(remote_addr=request.remote_addr, forwarded_for=request.headers.get("X-Forwarded-For"))
+        # Who the server says is asking (after the proxy's X-Forwarded-For), and whether the secret
+        # reached the request's WSGI environ as well as the process's environment.
+        return jsonify(remote_addr=request.remote_addr, forwarded_for=request.headers.get("X-Forwarded-For"),
+                       secret_in_environ="SECRET_KEY" in request.environ,
+                       secret_in_os_environ="SECRET_KEY" in os.environ)
 
     @app.get("/where")
     def where():

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # MIT License (see LICENSE)
 """The Nginx role's configuration as pyweb.stack.sync_files items: every file it writes under
-/etc/nginx and every link that enables a site, so one call asks the host what differs."""
+/etc/nginx and every link that enables a site, so one call asks the host what differs; and the
+sandbox its configuration is tested in."""
 
 from __future__ import annotations
 
@@ -29,6 +30,34 @@ def nginx_config_files(sites, confd, default_site="", validate_main="nginx -t -q
     return files
 
 
+# Settings of the drop-in about the running daemon rather than its sandbox: a transient unit that
+# only tests the configuration has no pid file to follow and no stop command, and with
+# RuntimeDirectory= it would own /run/nginx, which holds the live master's pid file (and remove it
+# when it ends). That folder is made writable instead, as RuntimeDirectory= makes it for the
+# service: `nginx -t` opens the pid file for writing.
+DAEMON_SETTINGS = ("PIDFile", "ExecStop", "RuntimeDirectory", "RuntimeDirectoryPreserve")
+
+
+def nginx_sandbox_properties(dropin) -> list[str]:
+    """The ``Name=value`` settings of the rendered drop-in (templates/etc/systemd/system/
+    nginx.service.d/pyweb-hardening.conf.j2) that make Nginx's sandbox, in their order, for
+    ``systemd-run --property``: `nginx -t` in a transient unit with them sees the files the way the
+    sandboxed master will, so a path the sandbox hides or makes read-only fails the test rather
+    than the next start or reload."""
+    properties = []
+    for line in str(dropin).splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        name, sep, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if name == "RuntimeDirectory":
+            properties += [f"ReadWritePaths=-/run/{folder}" for folder in value.split()]
+        elif sep and name not in DAEMON_SETTINGS:
+            properties.append(f"{name}={value}")
+    return properties
+
+
 class FilterModule:
     def filters(self):
-        return {"nginx_config_files": nginx_config_files}
+        return {"nginx_config_files": nginx_config_files, "nginx_sandbox_properties": nginx_sandbox_properties}

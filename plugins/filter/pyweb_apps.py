@@ -18,6 +18,7 @@ knows the rule:
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Mapping
 
@@ -279,32 +280,53 @@ def _overlap(first, second) -> bool:
     return host1 == host2 or {host1, host2} & {"0.0.0.0", "::", ""} != set()
 
 
+def _unix_path(bind) -> str:
+    """``unix:/run/gunicorn/shop.sock`` -> "/run/gunicorn/shop.sock"; "" for a TCP address."""
+    bind = str(bind)
+    return posixpath.normpath(bind[len("unix:"):]) if bind.startswith("unix:") else ""
+
+
 def pyweb_app_listen_conflicts(selected, nginx=None) -> list[str]:
-    """TCP addresses that two listeners of one host would share: an app's metrics address
-    (gunicorn_metrics_listen) against every other app's metrics address and TCP bind, and against
-    the nginx role's metrics addresses when this host runs it with nginx_metrics_enabled
-    (``nginx``: those variables by name). ``selected`` is pyweb_app_role_vars' output; apps being
-    removed free their addresses. Each problem names the apps and the variables."""
-    listeners = []
+    """Addresses that two listeners of one host would share: the apps' binds (gunicorn_bind: the
+    same unix socket path, or TCP addresses on one port that cannot both be bound) against each
+    other, an app's metrics address (gunicorn_metrics_listen) against every other app's metrics
+    address and TCP bind, and both against the nginx role's metrics addresses when this host runs
+    it with nginx_metrics_enabled (``nginx``: those variables by name). ``selected`` is
+    pyweb_app_role_vars' output, with each bind resolved (the default one is named after the app);
+    apps being removed free their addresses. Each problem names the apps and the variables.
+
+    Two apps on one unix path would both look deployed: the second takes the path, the first is
+    orphaned, and the second answers the first's health gate."""
+    listeners, sockets = [], {}
+    problems = []
     for app in selected:
         if app["app"].get("app_state") == "absent":
             continue
         gunicorn = app["gunicorn"]
+        bind = gunicorn.get("gunicorn_bind", "")
+        label = f"{app['name']}'s bind (gunicorn_bind)"
         if gunicorn.get("gunicorn_metrics_listen"):
             listeners.append((f"{app['name']}'s metrics_listen (gunicorn_metrics_listen)",
                               gunicorn["gunicorn_metrics_listen"], True))
-        if not str(gunicorn.get("gunicorn_bind", "")).startswith("unix:"):
-            listeners.append((f"{app['name']}'s bind (gunicorn_bind)", gunicorn["gunicorn_bind"], False))
+        path = _unix_path(bind)
+        if path:
+            if path in sockets:
+                first, first_bind = sockets[path]
+                problems.append(f"pyweb_apps: {first} {first_bind} and {label} {bind} would listen on "
+                                "the same unix socket; give each its own.")
+            else:
+                sockets[path] = (label, bind)
+        elif bind:
+            listeners.append((label, bind, True))
     nginx = nginx or {}
     if nginx.get("nginx_metrics_enabled"):
         for var in ("nginx_metrics_listen", "nginx_metrics_stub_status_listen"):
             if nginx.get(var):
                 listeners.append((var, nginx[var], False))
-    problems = []
-    for index, (name, address, metrics) in enumerate(listeners):
-        for other_name, other_address, other_metrics in listeners[index + 1:]:
-            # Binds of apps against each other are not this check's business; one metrics address is.
-            if (metrics or other_metrics) and _overlap(address, other_address):
+    for index, (name, address, ours) in enumerate(listeners):
+        for other_name, other_address, other_ours in listeners[index + 1:]:
+            # The nginx role checks its own two addresses against each other.
+            if (ours or other_ours) and _overlap(address, other_address):
                 problems.append(f"pyweb_apps: {name} {address} and {other_name} {other_address} "
                                 "would listen on the same port; give each its own.")
     return problems

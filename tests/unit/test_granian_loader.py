@@ -61,3 +61,26 @@ def test_the_config_is_read_from_the_environment(tmp_path, monkeypatch):
                       'interface = "wsgi"\nproxy_prefix = true\nforwarded_allow_ips = ["*"]\n')
     monkeypatch.setenv("PYWEB_GRANIAN_CONFIG", str(config))
     assert loader.read_config()["release"] == "/srv/shop/releases/abc"
+
+
+def test_the_secrets_names_come_from_pyweb_secret_names():
+    assert loader.secret_names({"PYWEB_SECRET_NAMES": "DATABASE_URL SECRET_KEY"}) == (
+        "DATABASE_URL", "SECRET_KEY", "PYWEB_SECRET_NAMES")
+    # An app without secrets: nothing to take out.
+    assert loader.secret_names({"PYWEB_SECRET_NAMES": ""}) == ()
+    assert loader.secret_names({}) == ()
+
+
+def test_the_secrets_are_taken_out_of_each_wsgi_environ():
+    """Granian copies the process environment into the environ; the app sees the rest of it."""
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return [b"ok"]
+
+    wrapped = loader.WSGIWithoutSecrets(app, loader.secret_names({"PYWEB_SECRET_NAMES": "SECRET_KEY"}))
+    environ = {"SECRET_KEY": "hunter2", "PYWEB_SECRET_NAMES": "SECRET_KEY", "APP_NAME": "shop",
+               "PATH_INFO": "/", "REMOTE_ADDR": "127.0.0.1"}
+    assert wrapped(environ, None) == [b"ok"]
+    assert seen == {"APP_NAME": "shop", "PATH_INFO": "/", "REMOTE_ADDR": "127.0.0.1"}

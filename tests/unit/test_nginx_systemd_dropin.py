@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import render_template, role_template_vars
+from conftest import ROOT, load_plugin, render_template, role_template_vars
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nginx"
 TEMPLATES = ROLE / "templates" / "etc"
 
 
 ROLE_VARS = role_template_vars("nginx")
+files = load_plugin(ROOT / "plugins/filter/nginx_files.py")
 
 
 def render(template, **overrides):
@@ -82,3 +83,19 @@ def test_unit_and_nginx_conf_name_the_same_pid_file(hardening, pid_file):
         assert settings(conf, "PIDFile") == [pid_file]
         assert settings(conf, "ExecStop")[-1].endswith(f"--pidfile {pid_file}")
         assert settings(conf, "RuntimeDirectory") == [pid_file.split("/")[2]]
+
+
+def test_the_configuration_is_tested_in_the_drop_ins_sandbox():
+    """Every setting of the drop-in that makes the sandbox goes to the transient unit of `nginx -t`
+    (plugins/filter/nginx_files.py); those about the running daemon do not."""
+    conf = dropin(nginx_systemd_read_write_paths=["/srv/uploads"])
+    properties = files.nginx_sandbox_properties(conf)
+    assert "ProtectSystem=strict" in properties and "ReadOnlyPaths=/run" in properties
+    assert "ReadWritePaths=-/srv/uploads" in properties
+    assert "InaccessiblePaths=-/run/dbus/system_bus_socket -/run/systemd/private" in properties
+    names = [prop.split("=", 1)[0] for prop in properties]
+    assert not {"PIDFile", "ExecStop", "RuntimeDirectory", "RuntimeDirectoryPreserve"} & set(names)
+    # `nginx -t` opens the pid file for writing: its folder, the service's RuntimeDirectory=.
+    assert "ReadWritePaths=-/run/nginx" in properties
+    settings_in_dropin = [line for line in conf.splitlines() if re.match(r"^[A-Za-z]+=", line)]
+    assert len(properties) == len(settings_in_dropin) - 4  # PIDFile, two ExecStop, RuntimeDirectoryPreserve

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from pyweb_load import Load, request
-from pyweb_testlib import ROOT, run_playbook, wait_for, websocket_handshake
+from pyweb_testlib import ROOT, bridge_address, run_playbook, wait_for, websocket_handshake
 
 from conftest import APPS, SERVER_NAME, entry, get, report, through_nginx
 
@@ -120,6 +120,52 @@ def test_asgi_app_with_lifespan_docs_under_the_prefix_and_websocket(host, addres
     assert " 101 " in status and echo == "hi: hello"
 
 
+# A client's own X-Forwarded-For: the Nginx a client reaches first replaces it with the address it
+# saw, or the server behind it takes the forged entry as the client. The tests' requests from the
+# controller come from an address Nginx does not trust; those from the host itself from 127.0.0.1,
+# a proxy in front of Nginx (nginx_real_ip_from, group_vars/all/proxy.yml), whose word counts.
+FORGED = ("6.6.6.6", "6.6.6.6, 7.7.7.7")
+CLIENT = {"notes": ("/notes/client", "remote_addr"), "chat": ("/chat/client", "client")}
+
+
+def assert_real_client(host, address, app, server):
+    """What the app sees as the client and the X-Forwarded-For it gets: the controller's address,
+    whatever the controller's request says; through the trusted proxy, what the proxy says."""
+    path, field = CLIENT[app]
+    # Gunicorn's sync and gthread workers leave REMOTE_ADDR to the peer (a unix socket has none) and
+    # the app reads X-Forwarded-For itself (werkzeug's ProxyFix, say); the others take it as the client.
+    wsgi_gunicorn = server == "gunicorn-wsgi"
+
+    def seen(headers=None):
+        status, _, body, _ = request(address, SERVER_NAME, path, headers=headers)
+        assert status == 200, body
+        return json.loads(body)
+
+    honest = seen()
+    controller = honest["forwarded_for"]
+    assert controller not in ("", None, "127.0.0.1", *FORGED), honest
+    assert honest[field] == ("" if wsgi_gunicorn else controller), (server, honest)
+    for forged in FORGED:
+        assert seen({"X-Forwarded-For": forged}) == honest, (server, forged)
+    proxied = json.loads(through_nginx(host, path, headers={"X-Forwarded-For": FORGED[1]})["body"])
+    assert proxied["forwarded_for"] == "7.7.7.7", (server, proxied)
+    assert proxied[field] == ("" if wsgi_gunicorn else "7.7.7.7"), (server, proxied)
+
+
+@pytest.mark.parametrize("app", CLIENT)
+def test_a_forged_x_forwarded_for_does_not_change_the_client_address(host, address, app):
+    assert_real_client(host, address, app, f"granian-{INTERFACE[PROFILES[app]]}")
+
+
+def test_secrets_stay_out_of_the_wsgi_environ(host):
+    """Granian copies the process environment into every WSGI environ, where error reporters and
+    debug pages print it; pyweb's loader takes the secrets file's names out again. The app still
+    reads them from os.environ."""
+    body = json.loads(through_nginx(host, "/notes/client")["body"])
+    assert body["secret_in_os_environ"] is True
+    assert body["secret_in_environ"] is False
+
+
 def test_without_a_socket_unit_a_stopped_service_refuses_connections(host):
     """The guarantee Granian cannot give: under Gunicorn, systemd holds the socket and a connection
     to a stopped app starts it; here the socket goes with the service."""
@@ -197,6 +243,7 @@ def test_an_app_switches_server_both_ways_and_serves_on_the_same_socket_path(hos
     assert host.file(path).is_socket and not host.file(path).is_symlink
     assert through_nginx(host, "/notes/health")["status"] == 200
     assert not host.file("/etc/gunicorn/notes.granian.toml").exists
+    assert_real_client(host, bridge_address(host.backend.host), "notes", "gunicorn-wsgi")
 
     run_playbook("apps.yml", {"pyweb_apps": [notes], "pyweb_apps_limit": ["notes"]})
     assert show(host, "notes.socket", "LoadState") == "not-found"
@@ -204,3 +251,16 @@ def test_an_app_switches_server_both_ways_and_serves_on_the_same_socket_path(hos
     assert host.file(path).is_symlink
     assert not host.file("/etc/gunicorn/notes.conf.py").exists
     assert through_nginx(host, "/notes/health")["status"] == 200
+
+
+def test_uvicorn_workers_behind_nginx_see_the_real_client(host):
+    """The third server: Gunicorn with Uvicorn workers (the async profile), which on a unix socket
+    trusts X-Forwarded-For from any peer. Ends on Granian, as the scenario started."""
+    chat = entry("chat")
+    run_playbook("apps.yml", {"pyweb_apps": [dict(chat, server="gunicorn")], "pyweb_apps_limit": ["chat"]})
+    try:
+        assert "UvicornWorker" in show(host, "chat.service", "ExecStart") + host.file("/etc/gunicorn/chat.conf.py").content_string
+        assert_real_client(host, bridge_address(host.backend.host), "chat", "gunicorn-asgi")
+    finally:
+        run_playbook("apps.yml", {"pyweb_apps": [chat], "pyweb_apps_limit": ["chat"]})
+    assert show(host, "chat.service", "Type") == "exec"

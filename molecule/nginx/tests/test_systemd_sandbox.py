@@ -8,7 +8,7 @@ under load); this file only proves the way in and out, on this scenario's own si
 
 import re
 
-from conftest import converge
+from conftest import SNAPSHOT, WORKERS, converge
 
 DROPIN = "/etc/systemd/system/nginx.service.d/pyweb-hardening.conf"
 RESTART = "RUNNING HANDLER [pyweb.stack.nginx : Restart nginx into its changed systemd unit]"
@@ -54,3 +54,51 @@ def test_sandbox_off_removes_the_drop_in_and_on_puts_it_back(host, curl):
     assert serves(curl)
     print(f"nginx.service exposure: {plain} without the sandbox, {exposure(host)} with it (before: {sandboxed})")
     assert exposure(host) <= 3.0 < plain
+
+
+def test_a_path_the_sandbox_makes_read_only_fails_the_test_not_the_reload(host, curl, tmp_path):
+    """`nginx -t` outside the sandbox opens a log under /srv, which the sandboxed master cannot
+    (ProtectSystem=strict): the run must refuse the configuration as it refuses any other that
+    fails its test, before Nginx reloads into it."""
+    snippet = tmp_path / "log-outside-the-sandbox.conf.j2"
+    snippet.write_text("{{ ansible_managed | comment }}\naccess_log /srv/pyweb-test-logs/acme.log;\n")
+    host.check_output("install -d -m 0755 /srv/pyweb-test-logs")
+    files_before = host.run(SNAPSHOT).stdout
+    workers_before = host.run(WORKERS).stdout
+    try:
+        output = converge({"__nginx_acme_route_snippet": str(snippet)}, expect_success=False)
+        assert "The new Nginx configuration failed its test" in output, output[-3000:]
+        assert re.search(r'open\(\) \\?"/srv/pyweb-test-logs/acme\.log\\?" failed \(30: Read-only file system\)',
+                         output), output[-3000:]
+        assert host.run(SNAPSHOT).stdout == files_before
+        assert host.run(WORKERS).stdout == workers_before
+        assert serves(curl)
+    finally:
+        host.check_output("rm -rf /srv/pyweb-test-logs")
+
+
+def test_a_master_left_outside_its_sandbox_is_restarted_into_it(host, curl):
+    """A run that stopped after it wrote the sandboxed unit and nginx.conf but before its handler
+    restarted Nginx leaves the old master keeping its pid in /run/nginx.pid, where nothing looks
+    for it any more. The next run restarts Nginx into its unit."""
+    dropin, conf = host.file(DROPIN).content_string, host.file("/etc/nginx/nginx.conf").content_string
+    # That state: Nginx as Debian's unit started it, then the sandbox's files back without a restart.
+    host.check_output(f"cp {DROPIN} /root/pyweb-dropin && cp /etc/nginx/nginx.conf /root/pyweb-nginx.conf")
+    host.check_output(f"rm {DROPIN} && sed -i 's|^pid /run/nginx/nginx.pid;|pid /run/nginx.pid;|' "
+                      "/etc/nginx/nginx.conf && systemctl daemon-reload && systemctl restart nginx")
+    host.check_output(f"mv /root/pyweb-dropin {DROPIN} && mv /root/pyweb-nginx.conf /etc/nginx/nginx.conf"
+                      " && systemctl daemon-reload")
+    assert host.file(DROPIN).content_string == dropin and host.file("/etc/nginx/nginx.conf").content_string == conf
+    pid_file = host.check_output("systemctl show --property PIDFile --value nginx")
+    assert pid_file == "/run/nginx/nginx.pid" and not host.file(pid_file).exists
+    assert host.file("/run/nginx.pid").exists
+    assert host.run("systemctl reload nginx").rc != 0, "the stale state: a reload cannot find the master"
+
+    output = converge({})
+
+    assert RESTART in output
+    on = state(host)
+    assert on == {**on, "dropin": True, "pid_file": "/run/nginx/nginx.pid", "conf_pid": "/run/nginx/nginx.pid",
+                  "pid_in_file": on["main_pid"]}
+    assert host.run("systemctl reload nginx").rc == 0
+    assert serves(curl)

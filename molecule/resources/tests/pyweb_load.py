@@ -252,13 +252,14 @@ def run_load(address, server_name, path, duration, rate=None, connections=8, **k
     return load.wait()
 
 
-def request(address, server_name, path, port=443, timeout=30.0):
-    """One GET on a new connection: (status, headers as a lower-cased dict, body bytes, seconds)."""
+def request(address, server_name, path, port=443, timeout=30.0, headers=None):
+    """One GET on a new connection: (status, headers as a lower-cased dict, body bytes, seconds).
+    ``headers``: more request headers."""
     load = Load(address, server_name, path, port=port, timeout=timeout)
     conn = load._connection()
     started = time.monotonic()
     try:
-        conn.request("GET", path, headers={"Host": server_name})
+        conn.request("GET", path, headers={"Host": server_name, **(headers or {})})
         response = conn.getresponse()
         body = response.read()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, body, time.monotonic() - started

@@ -14,6 +14,11 @@ What Gunicorn does for a pyweb app, ``load`` does here:
   forwarded_allow_ips does, and hands X-Forwarded-Prefix to the app (pyweb_gunicorn.py, the
   file next to this one).
 
+And one thing Gunicorn does not need: Granian copies the whole process environment into every
+WSGI environ, secrets included, where error reporters and debug pages print it. ``load`` takes the
+names the secrets file lists in PYWEB_SECRET_NAMES (the app role writes it) out of each environ;
+the app still reads them from os.environ.
+
 ``python3 pyweb_granian.py`` (PYWEB_GRANIAN_CONFIG set) loads the app and exits: the import check
 pyweb-granian-check runs before a config or a release goes live. Only the standard library and
 Granian: it runs inside the app's virtualenv.
@@ -95,6 +100,25 @@ def _sibling(name):
     return module
 
 
+def secret_names(environ=None) -> tuple[str, ...]:
+    """The names of the app's secrets (PYWEB_SECRET_NAMES, space-separated), and that name itself."""
+    names = (environ if environ is not None else os.environ).get("PYWEB_SECRET_NAMES", "").split()
+    return (*names, "PYWEB_SECRET_NAMES") if names else ()
+
+
+class WSGIWithoutSecrets:
+    """Takes the secrets' names out of each WSGI environ before the app sees it."""
+
+    def __init__(self, app, names):
+        self.app = app
+        self.names = tuple(names)
+
+    def __call__(self, environ, start_response):
+        for name in self.names:
+            environ.pop(name, None)
+        return self.app(environ, start_response)
+
+
 def read_config(path=None):
     with open(path or os.environ["PYWEB_GRANIAN_CONFIG"], "rb") as file:
         return tomllib.load(file)
@@ -108,6 +132,9 @@ def load():
     sys.path.insert(0, release)
     os.environ["PYWEB_RELEASE"] = os.path.basename(release)
     app = import_app(config["app_module"])
+    names = secret_names()
+    if config["interface"] != "asgi" and names:
+        app = WSGIWithoutSecrets(app, names)
 
     from granian.utils import proxies
 

@@ -31,6 +31,13 @@ async def info(request: Request):
     }
 
 
+@app.get("/client")
+async def client(request: Request):
+    # Who the server says is asking, after the proxy's X-Forwarded-For.
+    return {"client": request.client.host if request.client else None,
+            "forwarded_for": request.headers.get("x-forwarded-for")}
+
+
 @app.websocket("/ws")
 async def echo(websocket: WebSocket):
     await websocket.accept()

@@ -52,6 +52,14 @@ def create_app():
         # A test app: it shows the test's own variables, so the test can compare them byte for byte.
         return jsonify({name: value for name, value in os.environ.items() if name.startswith("NOTES_")})
 
+    @app.get("/client")
+    def client():
+        # Who the server says is asking (after the proxy's X-Forwarded-For), and whether the secret
+        # reached the request's WSGI environ as well as the process's environment.
+        return jsonify(remote_addr=request.remote_addr, forwarded_for=request.headers.get("X-Forwarded-For"),
+                       secret_in_environ="SECRET_KEY" in request.environ,
+                       secret_in_os_environ="SECRET_KEY" in os.environ)
+
     @app.get("/where")
     def where():
         # URLs the app builds itself: they must carry the route prefix Nginx stripped.

@@ -128,7 +128,7 @@ class ActionModule(ActionBase):
             entry["changed"] = bool(written.get("changed"))
             if written.get("backup_file"):
                 entry["backup_file"] = written["backup_file"]
-        failed = next((item for item, _ in pending if written_all.get(item["dest"], {}).get("failed")), None)
+        failed = next((item for item, _content in pending if written_all.get(item["dest"], {}).get("failed")), None)
         if failed:
             written = written_all[failed["dest"]]
             result.update(failed=True, files={dest: entry for dest, entry in report.items() if dest in written_all},
@@ -163,7 +163,7 @@ class ActionModule(ActionBase):
         if not pending:
             return {}
         if self._task.check_mode:
-            return {item["dest"]: {"changed": True} for item, _ in pending}
+            return {item["dest"]: {"changed": True} for item, _content in pending}
         wanted = []
         for item, content in pending:
             if "link" in item:

@@ -213,16 +213,17 @@ def test_a_directory_goes_before_the_files_in_it_and_keeps_its_mode(play, tmp_pa
 def test_with_a_diff_asked_for_the_copy_action_writes_and_shows_it(play, tmp_path):
     dest = tmp_path / "shown.conf"
     play([{"dest": str(dest), "content": "old\n"}])
-    result, _ = play([{"dest": str(dest), "content": "new\n"}], "--diff")
+    result, _output = play([{"dest": str(dest), "content": "new\n"}], "--diff")
     assert result["changed"] and dest.read_text() == "new\n"
     assert "new" in json.dumps(result["diff"])
 
 
 def test_a_failed_validate_after_other_writes_reports_them_and_stops(play, tmp_path):
     first, second, third = (tmp_path / name for name in ("first", "second", "third"))
-    result, _ = play([{"dest": str(first), "content": "1\n"},
-                      {"dest": str(second), "content": "bad\n", "validate": "grep -q good %s"},
-                      {"dest": str(third), "content": "3\n"}], expect_ok=False)
+    files = [{"dest": str(first), "content": "1\n"},
+             {"dest": str(second), "content": "bad\n", "validate": "grep -q good %s"},
+             {"dest": str(third), "content": "3\n"}]
+    result, _output = play(files, expect_ok=False)
     assert result["failed"] and result["msg"] == f"{second}: failed to validate"
     assert result["files"][str(first)]["changed"] and first.read_text() == "1\n"
     assert not second.exists() and not third.exists()

@@ -205,8 +205,8 @@ def test_a_deploy_stopped_after_the_switch_goes_live_whole_on_the_next_run(host,
     demo = dict(next(app for app in demo_apps if app["name"] == "sync-api"), src=str(ROOT / "examples/apps/sync_api"))
     playbook("apps.yml", {"pyweb_apps": [demo]})
     assert version(host) == "1"
-    newer = dict(demo, src=str(copy_with(tmp_path, lambda code: re.sub(r'^VERSION = "1"$', 'VERSION = "2"', code,
-                                                                            flags=re.M))))
+    version_2 = copy_with(tmp_path, lambda code: re.sub(r'^VERSION = "1"$', 'VERSION = "2"', code, flags=re.M))
+    newer = dict(demo, src=str(version_2))
     try:
         out = interrupted_run({"pyweb_apps": [newer], "pyweb_apps_limit": ["sync-api"]},
                               "Start, reload or restart the service onto the release")

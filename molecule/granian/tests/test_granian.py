@@ -137,7 +137,7 @@ def assert_real_client(host, address, app, server):
     wsgi_gunicorn = server == "gunicorn-wsgi"
 
     def seen(headers=None):
-        status, _, body, _ = request(address, SERVER_NAME, path, headers=headers)
+        status, _headers, body, _elapsed = request(address, SERVER_NAME, path, headers=headers)
         assert status == 200, body
         return json.loads(body)
 

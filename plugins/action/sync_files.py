@@ -114,8 +114,8 @@ class ActionModule(ActionBase):
         for item in files:
             content = self._content(item, states, task_vars)
             state = states.get(item["dest"], {})
-            report[item["dest"]] = {"dest": item["dest"], "mode": item["mode"], "existed": bool(state.get("exists")),
-                                    "changed": False}
+            report[item["dest"]] = {"dest": item["dest"], "owner": item["owner"], "group": item["group"],
+                                    "mode": item["mode"], "existed": bool(state.get("exists")), "changed": False}
             reason = differs(item, content, state)
             if reason:
                 report[item["dest"]]["reason"] = reason

@@ -185,7 +185,8 @@ def test_templates_render_on_the_controller_with_their_own_vars_and_links_follow
     assert first["changed"] and (tmp_path / "blog.conf").read_text() == "server_name blog;\n"
     assert os.readlink(tmp_path / "enabled") == str(tmp_path / "shop.conf")
     assert first["files"][str(tmp_path / "enabled")] == {
-        "dest": str(tmp_path / "enabled"), "mode": "0644", "existed": False, "changed": True, "reason": "missing"}
+        "dest": str(tmp_path / "enabled"), "owner": "root", "group": "root", "mode": "0644", "existed": False,
+        "changed": True, "reason": "missing"}
     second, _unused = play(files)
     assert not second["changed"]
     (tmp_path / "enabled").unlink()

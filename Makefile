@@ -36,7 +36,7 @@ comma := ,
 # Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES; `make image` builds each.
 RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(firstword $(subst %, ,$(lastword $(subst @, ,$(entry))))))))
 
-.PHONY: help setup venv venv-oldest test-oldest collection tools engine cache image rebuild-image demo demo-show demo-down test lint docs unit sanity molecule bench bench-converge bench-smoke \
+.PHONY: help setup venv venv-oldest test-oldest collection tools engine cache image rebuild-image demo demo-show demo-down test checks lint docs unit sanity molecule bench bench-converge bench-smoke \
 	clean $(addprefix molecule-,$(SCENARIOS))
 
 help: ## List the targets
@@ -77,7 +77,15 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup lint unit sanity test-oldest molecule bench-smoke ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
+test: setup checks molecule bench-smoke ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
+
+# Each of these keeps one core busy, so two at a time on these 2-core machines: lint beside the unit
+# tests, then sanity beside the oldest ansible-core's lint and unit tests (never two ansible-lint
+# at once: each installs the collection into the project's .ansible/). Each one's output is
+# printed whole when it ends.
+checks: venv venv-oldest collection ## lint, unit, sanity and test-oldest, two at a time
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint unit
+	@$(MAKE) --no-print-directory -j2 --output-sync=target sanity test-oldest
 
 lint: collection ## yamllint and ansible-lint (production profile, no skips)
 	yamllint --strict .

@@ -344,18 +344,27 @@ def pyweb_app_unit_paths(selected) -> list[str]:
             for folder in (*PACKAGE_UNIT_DIRS, LOCAL_UNIT_DIR) for kind in ("service", "socket")]
 
 
+def _account_table(value) -> dict:
+    """/etc/passwd or /etc/group as getent's facts give them: name -> the other fields."""
+    if isinstance(value, str):
+        return {fields[0]: fields[1:] for fields in (line.split(":") for line in value.splitlines()) if fields[0]}
+    return value or {}
+
+
 def pyweb_app_host_conflicts(selected, passwd=None, groups=None, states=None, contents=None) -> list[str]:
     """Apps whose name, user or group would take over something of the host's that pyweb did not
     make: a unit a package installed (nginx.service), a unit of that name written by someone else,
     or an existing account or group (root, www-data, a deploy user) that the app role would give a
     locked password and no login shell, and that purge_data would delete.
 
-    ``passwd`` and ``groups`` are the getent module's facts (name -> fields), ``states`` and
+    ``passwd`` and ``groups`` are the host's /etc/passwd and /etc/group as text, or as the getent
+    module's facts (name -> fields); ``states`` and
     ``contents`` what file_states read of pyweb_app_unit_paths (read: the local .service and
     .socket files). pyweb made an account when its home is the app's directory under app_base_dir
     (user.yml), a group when such an account has it as its primary group, a unit when it names the
     app's directory (a service) or says it is the app's listening socket."""
-    passwd, groups, states, contents = passwd or {}, groups or {}, states or {}, contents or {}
+    passwd, groups = _account_table(passwd), _account_table(groups)
+    states, contents = states or {}, contents or {}
     problems = []
     for app in selected:
         name, role = app["name"], app["app"]

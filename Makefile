@@ -26,8 +26,10 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # the default and apps scenarios prove the stack on the previous release.
 # default@12%oldest runs on the oldest ansible-core that meta/runtime.yml claims (the rest runs on
 # the newest; `make test-oldest` runs lint and the unit tests on the oldest too).
+# make:bench-smoke, the benchmark harness end to end, runs in a lane too, beside the other lane's
+# scenarios rather than after both.
 # tests/unit/test_scripts.py fails when a scenario is in no lane.
-LANES ?= resilience,cluster,security,nginx,apps@12,default@12%oldest default,apps,granian
+LANES ?= resilience,cluster,security,nginx,apps@12,default@12%oldest default,apps,granian,make:bench-smoke
 # The test hosts' Debian release: 13 (trixie) unless set; `make molecule-default PYWEB_DEBIAN=12`
 # runs one scenario on bookworm.
 export PYWEB_DEBIAN ?= 13
@@ -77,7 +79,7 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup checks molecule bench-smoke ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
+test: setup checks molecule ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
 
 # Each of these keeps one core busy, so two at a time on these 2-core machines: lint beside the unit
 # tests, then sanity beside the oldest ansible-core's lint and unit tests (never two ansible-lint
@@ -104,7 +106,7 @@ sanity: venv ## ansible-test sanity for the collection, on the virtualenv's ansi
 test-oldest: venv-oldest collection ## ansible-lint and the unit tests on the oldest ansible-core claimed
 	@scripts/oldest.sh check
 
-molecule: setup cache ## Every Molecule scenario, in parallel lanes (LANES); logs in .state/logs/lane-N.log
+molecule: setup cache ## Every Molecule scenario and the benchmark smoke run, in parallel lanes (LANES); logs in .state/logs/lane-N.log
 	@scripts/lanes.sh $(LANES)
 
 $(addprefix molecule-,$(SCENARIOS)): molecule-%: setup cache ## One scenario, e.g. make molecule-default

@@ -3,7 +3,8 @@
 # after another. The scenarios spend much of their time waiting on downloads and on their hosts, so
 # two or three lanes finish well before one long queue on a 2-core machine.
 #
-#   scripts/lanes.sh LANE...    LANE: scenarios separated by commas, e.g. resilience default,security
+#   scripts/lanes.sh LANE...    LANE: scenarios separated by commas, e.g. resilience default,security;
+#                               make:TARGET runs `make TARGET` in the lane (make:bench-smoke)
 #   scripts/lanes.sh --destroy  destroy the scenarios whose hosts may still exist: those the last
 #                               lanes or a run by hand left behind (after an interrupted run)
 #
@@ -83,6 +84,7 @@ primary=" "
 for lane in "$@"; do
   IFS=, read -r -a names <<<"$lane"
   for name in "${names[@]}"; do
+    [[ $name != make:* ]] || continue
     scenario=$(scenario_of "$name")
     [[ -f "$PYWEB_ROOT/molecule/$scenario/molecule.yml" ]] || { echo "$0: no scenario '$scenario' (molecule/$scenario/molecule.yml)" >&2; exit 2; }
     if [[ ${name%%\%*} == *@* ]]; then
@@ -136,6 +138,17 @@ run_lane() {
   : >"$logfile"
   local scenario release repeat venv
   for name in "${names[@]}"; do
+    if [[ $name == make:* ]]; then
+      log "lane $n: make ${name#make:}"
+      printf '\n===== make %s (%s) =====\n' "${name#make:}" "$(date -u +%H:%M:%S)" >>"$logfile"
+      start=$(date +%s)
+      rc=0
+      (cd "$PYWEB_ROOT" && TMPDIR="$dir/tmp" make --no-print-directory "${name#make:}") >>"$logfile" 2>&1 </dev/null || rc=$?
+      echo "$name $rc $(($(date +%s) - start))" >>"$dir/times"
+      log "lane $n: $name $( ((rc == 0)) && echo passed || echo "FAILED (exit $rc)") in $(($(date +%s) - start)) s"
+      ((rc == 0)) || return "$rc"
+      continue
+    fi
     scenario=$(scenario_of "$name") release=$(release_of "$name") repeat="" venv=$(venv_of "$name")
     [[ $release == "$PYWEB_DEBIAN" || $primary != *" $scenario "* ]] || repeat=1
     log "lane $n: molecule test -s $scenario on Debian $release${repeat:+ (repeat: no check mode)}, $("$venv/bin/ansible" --version | sed -n 1p)"

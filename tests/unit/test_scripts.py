@@ -55,7 +55,14 @@ BY_HAND = ["upgrade"]
 
 def test_make_lanes_hold_every_scenario_once_on_the_default_release():
     """A scenario missing from LANES would silently never run in `make test`."""
-    assert sorted(name for name in make_lanes() if "@" not in name) == sorted(set(SCENARIOS) - set(BY_HAND))
+    assert sorted(name for name in make_lanes() if "@" not in name and not name.startswith("make:")) == sorted(
+        set(SCENARIOS) - set(BY_HAND))
+
+
+def test_make_lanes_run_the_benchmark_smoke_run():
+    """`make test` runs bench-smoke only as a lane entry."""
+    assert "make:bench-smoke" in make_lanes()
+    assert re.search(r"^test: setup checks molecule ##", (ROOT / "Makefile").read_text(), re.MULTILINE)
 
 
 def test_make_lanes_run_default_and_apps_on_debian_12_too():

@@ -111,8 +111,15 @@ def plan(params, states):
             commands.append(["start", socket])
     if states.get(service, {}).get("UnitFileState") != "enabled":
         commands.append(["enable", service])
-    started = recreated or states.get(service, {}).get("ActiveState") != "active"
-    if started:
+    active_state = states.get(service, {}).get("ActiveState")
+    started = recreated or active_state != "active"
+    if started and not recreated and active_state in ("activating", "failed"):
+        # A service that failed on its new files (a reload that killed its workers or master) is
+        # restarting on its own, or has given up: start it onto the files as they are now (a
+        # restore has put the previous ones back), from a clean slate. A start would only join
+        # the restart under way; systemd refuses one past its start limit until reset-failed.
+        commands += [["reset-failed", service], ["restart", service]]
+    elif started:
         commands.append(["start", service])
     elif params["restart"]:
         commands.append(["restart", service])

@@ -39,7 +39,7 @@ def test_a_running_service_restarts_or_reloads(params, last):
 
 
 def test_a_stopped_service_is_started_not_reloaded():
-    states = {**RUNNING, "shop.service": {"UnitFileState": "enabled", "ActiveState": "failed"}}
+    states = {**RUNNING, "shop.service": {"UnitFileState": "enabled", "ActiveState": "inactive"}}
     assert plan(states, reload=True) == (["start shop.service"], True)
 
 
@@ -65,3 +65,12 @@ def test_the_show_output_of_several_units_is_read_by_id():
     out = "Id=shop.service\nActiveState=active\n\nId=shop.socket\nActiveState=inactive\n"
     assert parse_show(out) == {"shop.service": {"Id": "shop.service", "ActiveState": "active"},
                                "shop.socket": {"Id": "shop.socket", "ActiveState": "inactive"}}
+
+
+@pytest.mark.parametrize("state", ["activating", "failed"])
+def test_a_service_that_failed_on_its_new_files_restarts_onto_the_files_now_in_place(state):
+    """A reload that killed the server leaves it restarting on its own (activating) or given up
+    (failed); a restore that put the previous files back must restart it onto them, not reload a
+    unit that is not running or start one past its start limit."""
+    states = {**RUNNING, "shop.service": {"UnitFileState": "enabled", "ActiveState": state}}
+    assert plan(states, reload=True) == (["reset-failed shop.service", "restart shop.service"], True)

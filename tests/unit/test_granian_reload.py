@@ -82,7 +82,7 @@ def test_refuses_a_process_without_workers():
     assert result.returncode == 1 and "has no workers" in result.stderr
 
 
-@pytest.mark.parametrize("script", ["pyweb-granian-reload", "pyweb-granian-check"])
+@pytest.mark.parametrize("script", ["pyweb-granian-reload", "pyweb-granian-check", "pyweb-granian-listening"])
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 def test_the_helpers_pass_shellcheck(script):
     result = subprocess.run(["shellcheck", "-S", "warning", str(ROOT / "roles/gunicorn/files" / script)],

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from pyweb_load import Load, request
-from pyweb_testlib import ROOT, bridge_address, run_playbook, wait_for, websocket_handshake
+from pyweb_testlib import ROOT, bridge_address, host_http, run_playbook, wait_for, websocket_handshake
 
 from conftest import APPS, SERVER_NAME, entry, get, report, through_nginx
 
@@ -264,3 +264,32 @@ def test_uvicorn_workers_behind_nginx_see_the_real_client(host):
     finally:
         run_playbook("apps.yml", {"pyweb_apps": [chat], "pyweb_apps_limit": ["chat"]})
     assert show(host, "chat.service", "Type") == "exec"
+
+
+def test_on_tcp_granian_is_started_only_once_it_holds_its_own_port(host):
+    """Granian's unit is Type=exec, so systemd calls it started before it binds. On a TCP bind the
+    start waits until Granian itself listens (pyweb-granian-listening): a port another process
+    holds fails the deploy at its reload step, naming that process, and the app switches back onto
+    the port it had."""
+    tcp = entry("sync-api", name="tcp-api", bind="127.0.0.1:8971")
+    limit = {"pyweb_apps_limit": ["tcp-api"]}
+    holder = "pyweb-port-holder"
+    try:
+        run_playbook("apps.yml", {"pyweb_apps": [tcp], **limit})
+        assert show(host, "tcp-api.service", "ExecStartPost").count("pyweb-granian-listening") == 1
+        assert host_http(host, "/hello", port=8971)["status"] == 200
+
+        host.run_test("systemd-run --unit %s python3 -c %s", holder,
+                      "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 8972)); s.listen(); "
+                      "time.sleep(600)")
+        assert wait_for(lambda: host.socket("tcp://127.0.0.1:8972").is_listening, timeout=10)
+        output = run_playbook("apps.yml", {"pyweb_apps": [dict(tcp, bind="127.0.0.1:8972")], **limit},
+                              expect_success=False)
+        assert "tcp-api: the deploy of release" in output and "Switched back to release" in output, output[-3000:]
+        assert "does not listen on port 8972" in output or "exited before it listened on port 8972" in output, (
+            output[-3000:])
+        assert "holds it" in output, output[-3000:]
+        assert wait_for(lambda: host_http(host, "/hello", port=8971)["status"] == 200, timeout=30)
+    finally:
+        host.run("systemctl stop %s", holder)
+        run_playbook("apps.yml", {"pyweb_apps": [dict(tcp, state="absent")], **limit})

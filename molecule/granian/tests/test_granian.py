@@ -271,7 +271,7 @@ def test_on_tcp_granian_is_started_only_once_it_holds_its_own_port(host):
     start waits until Granian itself listens (pyweb-granian-listening): a port another process
     holds fails the deploy at its reload step, naming that process, and the app switches back onto
     the port it had."""
-    tcp = entry("sync-api", name="tcp-api", bind="127.0.0.1:8971")
+    tcp = dict(entry("sync-api"), name="tcp-api", bind="127.0.0.1:8971")
     limit = {"pyweb_apps_limit": ["tcp-api"]}
     holder = "pyweb-port-holder"
     try:

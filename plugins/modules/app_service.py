@@ -128,6 +128,17 @@ def plan(params, states):
     return commands, started
 
 
+def journal_tail(module, unit, lines=12):
+    """The unit's last journal lines (what its commands said on the way down), for a failure
+    message: "systemctl ... failed" alone sends the user to the host to find out why."""
+    journalctl = module.get_bin_path("journalctl")
+    if not journalctl or not unit.endswith((".service", ".socket")):
+        return ""
+    rc, out, _err = module.run_command([journalctl, "--unit", unit, "--lines", str(lines), "--no-pager",
+                                        "--output", "cat"])
+    return f" Its journal ends: {' | '.join(line for line in out.splitlines() if line.strip())}" if rc == 0 and out.strip() else ""
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -154,7 +165,8 @@ def main():
         for command in commands:
             rc, out, err = module.run_command([systemctl, *command])
             if rc != 0:
-                module.fail_json(msg=f"systemctl {' '.join(command)} failed: {err.strip() or out.strip()}",
+                module.fail_json(msg=f"systemctl {' '.join(command)} failed: {err.strip() or out.strip()}"
+                                     f"{journal_tail(module, command[-1])}",
                                  actions=actions, started=started, retired_socket_found=retired_found)
     module.exit_json(changed=bool(commands), actions=actions, started=started,
                      retired_socket_found=retired_found)

@@ -276,7 +276,9 @@ def test_on_tcp_granian_is_started_only_once_it_holds_its_own_port(host):
     holder = "pyweb-port-holder"
     try:
         run_playbook("apps.yml", {"pyweb_apps": [tcp], **limit})
-        assert show(host, "tcp-api.service", "ExecStartPost").count("pyweb-granian-listening") == 1
+        start_post = show(host, "tcp-api.service", "ExecStartPost")
+        assert "argv[]=/usr/local/sbin/pyweb-granian-listening $MAINPID 8971 " in start_post, start_post
+        assert "status=0" in start_post, start_post
         assert host_http(host, "/hello", port=8971)["status"] == 200
 
         host.run_test("systemd-run --unit %s python3 -c %s", holder,

@@ -97,7 +97,8 @@ ReportPage: acng-report.html
 ExThreshold: 4
 EOF
   log "starting apt-cacher-ng on $gw:$APT_PORT (cache: $CACHE_DIR/apt)"
-  nohup /usr/sbin/apt-cacher-ng -c "$conf" ForeGround=1 >"$PYWEB_LOG_DIR/apt-cacher-ng.log" 2>&1 </dev/null &
+  (close_inherited_fds; exec nohup /usr/sbin/apt-cacher-ng -c "$conf" ForeGround=1) \
+    >"$PYWEB_LOG_DIR/apt-cacher-ng.log" 2>&1 </dev/null &
   echo $! >"$(pid_file apt-cacher-ng)"
   wait_answer apt-cacher-ng "$(apt_url "$gw")"
 }
@@ -117,8 +118,9 @@ start_pip() {
   log "starting proxpi on $gw:$PIP_PORT (cache: $CACHE_DIR/pypi)"
   # It fetches from PyPI with requests, which trusts certifi's CAs only unless told otherwise; the
   # system bundle carries this machine's extra CAs. Flask's threaded server is enough for tests.
-  PROXPI_CACHE_DIR="$CACHE_DIR/pypi" REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
-    nohup "$PROXPI_VENV/bin/flask" --app proxpi.server run --host "$gw" --port "$PIP_PORT" --no-reload \
+  (close_inherited_fds
+   PROXPI_CACHE_DIR="$CACHE_DIR/pypi" REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+     exec nohup "$PROXPI_VENV/bin/flask" --app proxpi.server run --host "$gw" --port "$PIP_PORT" --no-reload) \
     >"$PYWEB_LOG_DIR/proxpi.log" 2>&1 </dev/null &
   echo $! >"$(pid_file proxpi)"
   wait_answer proxpi "$(pip_health "$gw")"

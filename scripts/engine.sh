@@ -40,7 +40,7 @@ start() {
   local mtu
   mtu=$(uplink_mtu)
   log "starting dockerd --mtu $mtu (log: $LOG_FILE)"
-  nohup /usr/sbin/dockerd --mtu "$mtu" >"$LOG_FILE" 2>&1 </dev/null &
+  (close_inherited_fds; exec nohup /usr/sbin/dockerd --mtu "$mtu") >"$LOG_FILE" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
   local i
   for i in $(seq 1 60); do

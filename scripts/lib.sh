@@ -70,4 +70,15 @@ apt_install() {
     env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# For a daemon started in the background: close every descriptor but stdin, stdout and stderr in
+# the subshell that then execs it, so that a lock or pipe the caller holds (`flock FILE make ...`,
+# a CI runner's pipe) is not held for the daemon's whole life. Use: ( close_inherited_fds; exec ... ) &
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2)); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+  done
+}
+
 docker_ok() { "$PYWEB_DOCKER" info >/dev/null 2>&1; }

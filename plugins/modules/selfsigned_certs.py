@@ -195,12 +195,19 @@ def main():
                        "days": {"type": "int", "default": 365},
                        "renew_days": {"type": "int", "default": 30}},
         supports_check_mode=True)
-    if CRYPTOGRAPHY_ERROR:
-        module.fail_json(msg=missing_required_lib("cryptography (python3-cryptography)"), exception=CRYPTOGRAPHY_ERROR)
     folder, days, renew_days = module.params["dir"], module.params["days"], module.params["renew_days"]
     for site in module.params["sites"]:
         if not site.get("name") or not site.get("server_names"):
             module.fail_json(msg=f"selfsigned_certs: each site needs name and server_names, got {site.get('name')!r}")
+    if CRYPTOGRAPHY_ERROR:
+        if module.check_mode:
+            # Check mode on a host where the run would install python3-cryptography first: nothing
+            # can be read, and everything would be made.
+            module.exit_json(changed=True,
+                             msg="cryptography is not installed yet: every key and certificate would be made",
+                             sites={site["name"]: {"key": "made", "certificate": "made", "reason": "missing"}
+                                    for site in module.params["sites"]})
+        module.fail_json(msg=missing_required_lib("cryptography (python3-cryptography)"), exception=CRYPTOGRAPHY_ERROR)
     changed = False
     if not os.path.isdir(folder):
         changed = True

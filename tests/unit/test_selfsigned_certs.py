@@ -67,3 +67,20 @@ def test_a_foreign_key_and_a_loose_mode_are_repaired(certs):
 def test_check_mode_writes_nothing(certs):
     result = certs(["shop.test"], "--check")
     assert result["changed"] and not certs.folder.exists()
+
+
+def test_check_mode_on_a_host_without_cryptography_plans_everything(collections, tmp_path):
+    """Check mode on a new host: the run would install python3-cryptography before this task, so
+    its absence plans every key and certificate instead of failing."""
+    fake = tmp_path / "no-cryptography"
+    (fake / "cryptography").mkdir(parents=True)
+    (fake / "cryptography" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    os.environ["PYTHONPATH"] = str(fake)
+    try:
+        result, _output = play_task(collections, tmp_path, "pyweb.stack.selfsigned_certs",
+                                    {"dir": str(tmp_path / "tls"), "sites": [{"name": "shop", "server_names": ["a.test"]}]},
+                                    "--check")
+    finally:
+        del os.environ["PYTHONPATH"]
+    assert result["changed"] and result["sites"]["shop"]["certificate"] == "made"
+    assert "not installed yet" in result["msg"] and not (tmp_path / "tls").exists()

@@ -131,8 +131,10 @@ def test_the_commands_run_as_the_service_runs():
     assert "--property=WorkingDirectory=/srv/shop/releases/b" in properties
     assert "--property=User=shop" in properties and "--property=ProtectSystem=strict" in properties
     assert "--property=EnvironmentFile=/etc/pyweb/shop/secrets" in properties
-    assert any(arg.startswith("--property=Environment=VIRTUAL_ENV=/srv/shop/venvs/b PATH=/srv/shop/venvs/b/bin:")
-               for arg in properties)
+    (environment,) = [arg for arg in properties if arg.startswith("--property=Environment=VIRTUAL_ENV=")]
+    assert environment.startswith("--property=Environment=VIRTUAL_ENV=/srv/shop/venvs/b PATH=/srv/shop/venvs/b/bin:")
+    # systemd sets no PWD: a shell's $PWD would be / in the release directory.
+    assert environment.endswith(" PWD=/srv/shop/releases/b")
     assert unit[-5:-3] == ["/bin/sh", "-c"] and unit[-1] == "flask db upgrade"
 
 

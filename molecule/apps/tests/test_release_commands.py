@@ -21,7 +21,7 @@ MIGRATE = ("python -c 'import os, sqlite3; db = sqlite3.connect(os.path.join(os.
            "\"release-commands.sqlite3\")); db.execute(\"create table if not exists migrations (name text primary key)\"); "
            "db.execute(\"insert into migrations values (?)\", (\"0001_initial\",)); db.commit()'")
 # Who ran, where, what `current` linked to meanwhile, an env value, the secret and which python.
-WHERE = ('printf "%s\\n" "$(id -un)" "$PWD" "$(readlink -f /srv/sync-api/current)" "$RC_MARK" "$RC_TOKEN" '
+WHERE = ('printf "%s\\n" "$(id -un)" "$PWD $(pwd -P)" "$(readlink -f /srv/sync-api/current)" "$RC_MARK" "$RC_TOKEN" '
          '"$(command -v python)" > "$APP_DATA_DIR/release-commands.txt"')
 SHOW_SECRET = 'echo "the token is $RC_TOKEN"'
 
@@ -61,7 +61,7 @@ def test_release_commands_run_as_the_app_before_the_switch_and_once(host, demo_a
         # Ran as the app's user in the new release, with its virtualenv first on PATH, while
         # `current` still pointed at the release that served; the env value and the secret visible.
         user, cwd, live, mark, token, python = host.file(MARKER).content_string.splitlines()
-        assert (user, cwd, live, mark, token) == ("sync-api", after, before, "env-visible", SECRET)
+        assert (user, cwd, live, mark, token) == ("sync-api", f"{after} {after}", before, "env-visible", SECRET)
         assert python.startswith("/srv/sync-api/") and python.endswith("/bin/python")
         assert host.file(MARKER).user == "sync-api"
         rows = host.check_output(f"python3 -c 'import sqlite3; print(sqlite3.connect(\"{DATABASE}\")"

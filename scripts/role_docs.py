@@ -70,8 +70,8 @@ def apps_spec_text() -> str:
             "both. A key left out takes the host's value of that role variable (group_vars), else "
             "the role's default. Not in an entry: app_base_dir, app_config_dir, gunicorn_config_dir "
             "and gunicorn_reserved_memory_mb (the host's layout, set them in group_vars), and "
-            "app_rollback, gunicorn_app_dir and gunicorn_environment_files (derived from the entry), "
-            "app_switch and gunicorn_release_dir (set by the deploy's steps).",
+            "app_rollback, gunicorn_app_dir, gunicorn_environment_files and gunicorn_secret_values "
+            "(derived from the entry), app_switch and gunicorn_release_dir (set by the deploy's steps).",
         ],
         "options": _entry_options(),
     }

@@ -34,7 +34,7 @@ ROLES = ("app", "gunicorn")
 # group_vars); the others are derived from the entry and the run.
 HOST_WIDE = ("app_base_dir", "app_config_dir", "gunicorn_config_dir", "gunicorn_reserved_memory_mb")
 DERIVED = ("app_host_src_types", "app_rollback", "app_switch", "gunicorn_app_dir", "gunicorn_environment_files", "gunicorn_release_dir",
-           "gunicorn_resume")
+           "gunicorn_resume", "gunicorn_secret_values")
 
 # Older spellings an entry key may still be written as (Ansible's role argument specs have no
 # aliases, so the checks and the mapping here accept them).
@@ -145,6 +145,11 @@ def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list
                 close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
                 hint = f" Did you mean {close[0]!r}?" if close else " The keys an entry takes are in roles/apps/README.md."
                 problems.append(f"{label}: unknown key {key!r}.{hint}")
+        # Ansible's list type would split a lone string at its commas.
+        commands = entry.get("release_commands")
+        if commands is not None and not isinstance(commands, (list, tuple)):
+            problems.append(f"{label}.release_commands must be a list of commands (one string each); "
+                            f"got a {_kind(commands)}.")
         # Secret values never reach a message: their type is checked here, not by the validator.
         checked = {_canonical(key): plain(value) for key, value in entry.items() if key in known}
         for key, option in options.items():
@@ -233,6 +238,9 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
         missing = sorted(set(raw) - set(resolved))
         if missing:
             raise AnsibleFilterError(f"pyweb_app_role_vars: cannot resolve the defaults of {', '.join(missing)}")
+        # What the release commands' output masks in the play: the values of the app's secrets.
+        secrets = resolved.get("app_secrets") or {}
+        resolved["gunicorn_secret_values"] = list(secrets.values()) if isinstance(secrets, Mapping) else []
         out.append({
             "name": name,
             **{role: {var: resolved[var] for var in role_options[role]} for role in ROLES},
@@ -400,6 +408,27 @@ def pyweb_app_host_conflicts(selected, passwd=None, groups=None, states=None, co
     return problems
 
 
+def pyweb_release_commands_host(play_hosts, name, hostvars) -> str:
+    """The host that runs app ``name``'s release commands: the first of ``play_hosts``
+    (ansible_play_hosts_all: the play's hosts under --limit, in inventory order) whose app lists
+    (pyweb_apps, pyweb_apps__<suffix>) have an entry of that name that is not ``state: absent``.
+
+    Serial batches take the play's hosts in the same order, so that host is in the first batch that
+    deploys the app, and it runs the commands before it switches; the hosts of later batches are
+    not it and deploy a release whose commands have run. ``run_once`` would run them once per
+    batch instead. "" when no host has the app."""
+    for host in play_hosts:
+        host_vars = hostvars[host]
+        for list_name in sorted(key for key in host_vars if LIST_NAME.match(str(key))):
+            entries = host_vars[list_name]
+            if not isinstance(entries, list):
+                continue
+            for entry in entries:
+                if isinstance(entry, Mapping) and entry.get("name") == name and entry.get("state", "present") != "absent":
+                    return host
+    return ""
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -409,4 +438,5 @@ class FilterModule:
             "pyweb_app_host_conflicts": pyweb_app_host_conflicts,
             "pyweb_app_unit_paths": pyweb_app_unit_paths,
             "pyweb_app_role_vars": pyweb_app_role_vars,
+            "pyweb_release_commands_host": pyweb_release_commands_host,
         }

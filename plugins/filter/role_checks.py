@@ -87,12 +87,16 @@ def _is_file(path) -> bool:
 def spec_problems(values: Mapping, options: Mapping) -> tuple[list, dict]:
     """Ansible's own argument spec validation of a role's variables: its messages, and the values
     converted to their types (for the checks that follow). A no_log option's value is only checked
-    for being a mapping, so that no message can quote it."""
+    for being a mapping (a list, when its spec says so), so that no message can quote it."""
     checked = {var: values[var] for var in options if var in values}
     problems = []
     for var, option in options.items():
         if option.get("no_log") and var in checked:
-            if not isinstance(checked.pop(var), Mapping):
+            value = checked.pop(var)
+            if option.get("type") == "list":
+                if not isinstance(value, (list, tuple)):
+                    problems.append(f"{var} must be a list.")
+            elif not isinstance(value, Mapping):
                 problems.append(f"{var} must be a mapping of variable names to values.")
     result = ArgumentSpecValidator(options).validate(checked)
     # Only what was checked: the validator also fills in the spec's defaults for what it did not see.
@@ -219,6 +223,11 @@ def gunicorn_role_problems(v: Mapping, templates_dir: str = "") -> list:
         problems.append("gunicorn_app_dir, gunicorn_config_dir and gunicorn_read_write_paths must be absolute, "
                         "gunicorn_health_path must start with /, and gunicorn_app_module must be module:variable or "
                         f"module:factory() (got {v['gunicorn_app_module']}).")
+    commands = v.get("gunicorn_release_commands") or []
+    empty = [index for index, command in enumerate(commands) if not isinstance(command, str) or not command.strip()]
+    if empty:
+        problems.append("gunicorn_release_commands must be a list of commands, each a non-empty string (run by "
+                        f"/bin/sh -c in the new release); item {', '.join(map(str, empty))} is empty.")
     listen = str(v["gunicorn_metrics_listen"])
     if listen and not (METRICS_LISTEN.match(listen) and 1 <= _int(listen.rsplit(":", 1)[-1]) <= 65535
                        and listen != bind):

@@ -7,6 +7,10 @@ controller; it names the tree (its digest) and one command on the host checks th
 against it. When a file is missing or differs, the tree goes over as one compressed archive, unpacked over
 the destination (or next to a new one, which it then becomes): two round trips whatever the
 number of files, where Ansible's copy module asks about each file in turn.
+
+With ``refuse`` (a message), a destination that exists and holds other files than the tree (one
+differs, is missing, or is there beyond the tree) is left as it is and the task fails with that
+message: a release that may be live is never rewritten under a name the caller gave it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
-ARGS = {"src", "dest", "parent", "name", "owner", "group"}
+ARGS = {"src", "dest", "parent", "name", "owner", "group", "refuse"}
 
 
 def tree_files(root: Path) -> list[str]:
@@ -61,6 +65,22 @@ def archive(root: Path, names: list[str], out) -> None:
             return info
         for name in names:
             tar.add(str(root / name), arcname=name, recursive=False, filter=owned)
+
+
+def names_digest(names: list[str]) -> str:
+    """The SHA-256 of the file names as `find . -type f | LC_ALL=C sort` prints them."""
+    return hashlib.sha256("".join(f"{name}\n" for name in names).encode()).hexdigest()
+
+
+def check_command(dest: str, names: list[str], exact: bool) -> str:
+    """Exit 0 when dest holds the manifest's files (read on stdin) as they are; with ``exact`` also
+    no file beyond them (__pycache__ and .pyc aside). 3: dest is missing; 1 or 2: it differs."""
+    d = shlex.quote(dest)
+    command = f"cd {d} 2>/dev/null || exit 3; sha256sum --check --quiet --status - || exit 1"
+    if exact:
+        command += (f"; [ \"$(find . -type f ! -path '*/__pycache__/*' ! -name '*.pyc' | LC_ALL=C sort | sha256sum"
+                    f" | cut -c1-64)\" = {names_digest(names)} ] || exit 2")
+    return command
 
 
 def install_command(archive_path: str, dest: str, owner: str, group: str) -> str:
@@ -107,11 +127,14 @@ class ActionModule(ActionBase):
         dest = args.get("dest") or f"{args['parent'].rstrip('/')}/{name}"
         result.update(tree_id=tree_id(text), name=name, dest=dest, files=len(names))
 
-        check = self._low_level_execute_command(
-            f"cd {shlex.quote(dest)} 2>/dev/null && sha256sum --check --quiet --status -",
-            sudoable=True, in_data=text.encode())
+        refuse = str(args.get("refuse") or "")
+        check = self._low_level_execute_command(check_command(dest, names, bool(refuse)), sudoable=True,
+                                                in_data=text.encode())
         if check.get("rc") == 0:
             result.update(changed=False, msg="the tree on the host matches")
+            return result
+        if refuse and check.get("rc") in (1, 2):
+            result.update(failed=True, changed=False, msg=refuse)
             return result
         result["changed"] = True
         if self._task.check_mode:

@@ -23,7 +23,8 @@ said what they want.
 
 from __future__ import annotations
 
-from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import PROFILE_ALLOWED, PROFILE_CLASSES
+from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import (PROFILE_ALLOWED, PROFILE_CLASSES,
+                                                                             server_packages)
 
 # Gunicorn's own default for worker_connections.
 GUNICORN_WORKER_CONNECTIONS = 1000
@@ -108,7 +109,18 @@ class FilterModule:
     """Jinja filters of the gunicorn role."""
 
     def filters(self):
-        return {"gunicorn_sizing": _filter}
+        return {"gunicorn_sizing": _filter, "gunicorn_server_packages": gunicorn_server_packages}
+
+
+def gunicorn_server_packages(server, worker_class, metrics=False, versions=None, extra=()):
+    """The pip specs of the server and what its worker class needs (``worker_class`` as sized:
+    never empty), pinned by ``versions`` (gunicorn_package_versions), then ``extra``
+    (gunicorn_extra_packages): what the gunicorn role installs into an app's virtualenv, and what
+    the apps role hands the app role (app_server_packages) so that the virtualenv is built with
+    them and named after them."""
+    if isinstance(metrics, str):
+        metrics = metrics.strip().lower() in ("true", "yes", "1")
+    return server_packages(str(server), str(worker_class), bool(metrics), dict(versions or {}), list(extra or []))
 
 
 def _filter(profile, **kwargs):

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.pyweb.stack.plugins.module_utils.plain import plain
+from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import PROFILE_CLASSES, server_packages
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -33,8 +34,8 @@ ROLES = ("app", "gunicorn")
 # Role variables no entry sets. The host's layout is the same for every app on it (set these in
 # group_vars); the others are derived from the entry and the run.
 HOST_WIDE = ("app_base_dir", "app_config_dir", "gunicorn_config_dir", "gunicorn_reserved_memory_mb")
-DERIVED = ("app_host_src_types", "app_rollback", "app_switch", "gunicorn_app_dir", "gunicorn_environment_files", "gunicorn_release_dir",
-           "gunicorn_resume", "gunicorn_secret_values")
+DERIVED = ("app_host_src_types", "app_rollback", "app_server_packages", "app_switch", "gunicorn_app_dir",
+           "gunicorn_environment_files", "gunicorn_release_dir", "gunicorn_resume", "gunicorn_secret_values")
 
 # Older spellings an entry key may still be written as (Ansible's role argument specs have no
 # aliases, so the checks and the mapping here accept them).
@@ -241,11 +242,28 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
         # What the release commands' output masks in the play: the values of the app's secrets.
         secrets = resolved.get("app_secrets") or {}
         resolved["gunicorn_secret_values"] = list(secrets.values()) if isinstance(secrets, Mapping) else []
+        resolved["app_server_packages"] = _server_packages(resolved)
         out.append({
             "name": name,
             **{role: {var: resolved[var] for var in role_options[role]} for role in ROLES},
         })
     return out
+
+
+def _server_packages(resolved) -> list[str]:
+    """What the gunicorn role installs for the app (its gunicorn_server_packages filter, from the
+    same table): the app role builds the virtualenv with them and names it after them, so a
+    changed server or pin builds a new virtualenv beside the live one. [] when the entry's values
+    do not name a server the table knows (the role checks refuse those before any deploy)."""
+    profile = resolved.get("gunicorn_profile")
+    worker_class = resolved.get("gunicorn_worker_class") or PROFILE_CLASSES.get(profile, "")
+    try:
+        return server_packages(str(resolved.get("gunicorn_server", "gunicorn")), str(worker_class),
+                               bool(resolved.get("gunicorn_metrics_listen")),
+                               dict(resolved.get("gunicorn_package_versions") or {}),
+                               list(resolved.get("gunicorn_extra_packages") or []))
+    except (KeyError, TypeError, ValueError):
+        return []
 
 
 def pyweb_absent_app_references(selected, upstreams=None, sites=None) -> list[str]:

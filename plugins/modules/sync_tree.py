@@ -34,6 +34,13 @@ options:
   name:
     description: The subdirectory of I(parent); by default the tree's own name (I(tree_id)).
     type: str
+  refuse:
+    description:
+      - A message. When given, a destination that exists and holds other files than the tree (a file
+        differs or is missing, or one is there beyond the tree, C(__pycache__) and C(.pyc) aside) is
+        left as it is, and the task fails with this message. For a directory that must never change
+        once made, such as a release a caller named.
+    type: str
   owner:
     description: Owner of every file and folder of the copy.
     type: str

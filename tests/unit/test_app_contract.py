@@ -138,6 +138,37 @@ def test_nothing_leaks_from_one_entry_into_the_next():
     assert second["gunicorn"]["gunicorn_workers"] == GUNICORN["gunicorn_workers"]["default"]
 
 
+def test_the_app_role_gets_the_server_packages_the_gunicorn_role_would_install():
+    """The virtualenv is built with the server at its pins and named after them (app_server_packages),
+    so a changed pin, server or worker class builds a new virtualenv beside the live one."""
+    pins = GUNICORN["gunicorn_package_versions"]["default"]
+    sync = role_vars({"name": "a", "profile": "io"})["app"]["app_server_packages"]
+    assert sync == [f"gunicorn=={pins['gunicorn']}", f"setproctitle=={pins['setproctitle']}"]
+    older = role_vars({"name": "a", "profile": "io", "package_versions": dict(pins, gunicorn="26.2.0")})
+    assert older["app"]["app_server_packages"][0] == "gunicorn==26.2.0"
+    asgi = role_vars({"name": "a", "profile": "async", "metrics_listen": "127.0.0.1:9300", "extra_packages": ["sentry-sdk"]})
+    assert asgi["app"]["app_server_packages"] == [
+        f"{name}=={pins[name]}" for name in ("gunicorn", "setproctitle", "uvicorn-worker", "uvicorn", "uvloop",
+                                             "httptools", "websockets", "prometheus-client")] + ["sentry-sdk"]
+    granian = role_vars({"name": "a", "profile": "async", "server": "granian"}, host_values={"gunicorn_package_versions": {}})
+    assert granian["app"]["app_server_packages"] == ["granian", "setproctitle", "uvloop"]
+
+
+def test_the_server_packages_are_the_gunicorn_roles_own():
+    """One table: the gunicorn role installs what its filter names, the same the apps role hands over."""
+    sizing = load_plugin(ROOT / "plugins/filter/gunicorn_sizing.py")
+    filters = sizing.FilterModule().filters()
+    assert "gunicorn_server_packages" in filters
+    entry = {"name": "a", "profile": "io", "worker_class": "gevent", "extra_packages": ["x==1"]}
+    resolved = role_vars(entry)
+    gunicorn = resolved["gunicorn"]
+    assert filters["gunicorn_server_packages"](
+        gunicorn["gunicorn_server"], "gevent", "False", gunicorn["gunicorn_package_versions"],
+        gunicorn["gunicorn_extra_packages"]) == resolved["app"]["app_server_packages"]
+    install = yaml.safe_load((ROOT / "roles/gunicorn/vars/main.yml").read_text())["__gunicorn_install_packages"]
+    assert "gunicorn_server_packages" in install
+
+
 def test_the_entry_spec_is_generated_from_the_role_specs():
     generated = contract.entry_options(APP, GUNICORN)
     assert generated == ENTRY, "run scripts/role_docs.py"

@@ -80,3 +80,37 @@ def test_copies_once_then_nothing_then_repairs(collections, tree, tmp_path):
 
     named, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", {**args, "name": "v1"})
     assert named["name"] == "v1" and (releases / "v1" / "B.txt").exists()
+
+
+def test_a_named_destination_with_other_files_is_refused_not_rewritten(collections, tree, tmp_path):
+    """With refuse, a release named by its caller never changes once made: a changed, an added or a
+    deleted file is refused with the caller's message, and the release stays as it was."""
+    if os.geteuid() != 0:
+        pytest.skip("owns the copy by root")
+    releases = tmp_path / "releases"
+    args = {"src": str(tree), "parent": str(releases), "name": "v1", "refuse": "app_release_id: v1 is taken"}
+    first, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
+    assert first["changed"] and (releases / "v1" / "B.txt").read_text() == "upper\n"
+    again, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)
+    assert not again["changed"] and not again.get("failed")
+    # __pycache__ written beside the code by an import is not another file.
+    (releases / "v1" / "pkg" / "__pycache__").mkdir()
+    (releases / "v1" / "pkg" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert not play_task(collections, tmp_path, "pyweb.stack.sync_tree", args)[0].get("failed")
+
+    (tree / "B.txt").write_text("changed\n")
+    changed, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args, "--check", expect_ok=False)
+    assert changed["failed"] and changed["msg"] == "app_release_id: v1 is taken"
+    changed, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args, expect_ok=False)
+    assert changed["failed"] and changed["msg"] == "app_release_id: v1 is taken"
+    assert (releases / "v1" / "B.txt").read_text() == "upper\n"
+
+    (tree / "B.txt").write_text("upper\n")
+    (tree / "run.sh").unlink()
+    deleted, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", args, expect_ok=False)
+    assert deleted["failed"] and (releases / "v1" / "run.sh").exists()
+
+    # Without refuse the same name is rewritten in place, as before.
+    (tree / "B.txt").write_text("changed\n")
+    replaced, _unused = play_task(collections, tmp_path, "pyweb.stack.sync_tree", {**args, "refuse": ""})
+    assert replaced["changed"] and (releases / "v1" / "B.txt").read_text() == "changed\n"

@@ -242,3 +242,40 @@ def test_wheelhouse_installs_offline_into_a_new_virtualenv(host, playbook, tmp_p
     venv = venv_of(host, "src-offline")
     assert venv != online_venv
     assert "--no-index" in host.file(f"{venv}/.pyweb-venv").content_string
+
+
+def tree_digest(host, path):
+    """Every file of a directory with its SHA-256, as one text."""
+    return host.check_output(f"cd {path} && find . -type f | LC_ALL=C sort | xargs sha256sum")
+
+
+@release_independent
+def test_a_reused_release_id_with_other_code_is_refused_and_the_live_release_stays(host, playbook, tmp_path):
+    """app_release_id names a release that never changes once made: other code under the same id (a
+    changed or a deleted file, another archive) is refused by name, and the live release, its files
+    and its answer stay as they were."""
+    first = example_copy(tmp_path / "1", "1")
+    entry = app_entry("src-named", src=str(first), release_id="v1")
+    deploy(playbook, entry)
+    assert release_of(host, "src-named") == "v1"
+    assert version(host, "src-named") == "1"
+    files = tree_digest(host, "/srv/src-named/releases/v1")
+
+    changed = example_copy(tmp_path / "2", "2")
+    out = playbook("apps.yml", {"pyweb_apps": [dict(entry, src=str(changed))]}, expect_success=False)
+    assert "app_release_id: src-named has a release v1 on the host already" in out, out[-3000:]
+    (first / "static" / "index.html").unlink()
+    out = playbook("apps.yml", {"pyweb_apps": [entry]}, expect_success=False)
+    assert "app_release_id: src-named has a release v1 on the host already" in out, out[-3000:]
+    assert tree_digest(host, "/srv/src-named/releases/v1") == files
+    assert release_of(host, "src-named") == "v1" and version(host, "src-named") == "1"
+
+    # An archive is recorded with the release it made: another archive under its id is refused.
+    archive = dict(entry, src_type="archive", src=str(make_tar(example_copy(tmp_path / "3", "3"), tmp_path / "3.tgz")),
+                   release_id="v3")
+    deploy(playbook, archive)
+    assert version(host, "src-named") == "3"
+    other = make_tar(example_copy(tmp_path / "4", "4"), tmp_path / "4.tgz")
+    out = playbook("apps.yml", {"pyweb_apps": [dict(archive, src=str(other))]}, expect_success=False)
+    assert "app_release_id: src-named has a release v3 on the host already" in out, out[-3000:]
+    assert release_of(host, "src-named") == "v3" and version(host, "src-named") == "3"

@@ -1,6 +1,6 @@
 # The two commands a newcomer needs:
 #   make demo    set everything up, deploy the demo stack into a local container, show it answering
-#   make test    yamllint, ansible-lint, unit tests, then every Molecule scenario (in parallel lanes)
+#   make test    yamllint, ansible-lint, unit tests, sanity and every Molecule scenario, in parallel lanes
 # and `make clean` to remove our containers and stop the download cache and the engine if we
 # started them.
 
@@ -17,11 +17,11 @@ export NO_COLOR ?= 1
 
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 # `make molecule` runs the scenarios in lanes (scripts/lanes.sh): lanes at the same time, the
-# scenarios of a lane one after another. Two lanes, because these 2-core machines are CPU-bound:
-# with three lanes every step ran 3.5 to 4 times slower than alone, more than the third lane won.
-# resilience, cluster and security, which count failed requests under load, share a lane so that
-# they never load the machine at the same time; apps, the longest scenario, shares the other lane
-# with default and granian (whose load test is a light 100 req/s); default@12 evens the lanes out.
+# scenarios of a lane one after another. Two Molecule lanes, because these 2-core machines are
+# CPU-bound: with three lanes every step ran 3.5 to 4 times slower than alone, more than the third
+# lane won. resilience, cluster and security, which count failed requests under load, share a lane
+# so that they never load the machine at the same time; apps, the longest scenario, shares the
+# other lane with default (whose load tests are light); the rest evens the lanes out.
 # Every scenario runs on Debian 13 (PYWEB_DEBIAN); SCENARIO@12 runs one again on Debian 12, where
 # the default and apps scenarios prove the stack on the previous release.
 # default@12%oldest runs on the oldest ansible-core that meta/runtime.yml claims (the rest runs on
@@ -29,18 +29,11 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # make:bench-smoke, the benchmark harness end to end, runs in a lane too, beside the other lane's
 # scenarios rather than after both.
 # tests/unit/test_scripts.py fails when a scenario is in no lane.
-LANES ?= resilience,cluster,security,nginx,apps@12,default@12%oldest default,apps,granian,make:bench-smoke
-# The test hosts' Debian release: 13 (trixie) unless set; `make molecule-default PYWEB_DEBIAN=12`
-# runs one scenario on bookworm.
-export PYWEB_DEBIAN ?= 13
-export PYWEB_IMAGE ?= pyweb/debian$(PYWEB_DEBIAN)-systemd:latest
-comma := ,
-# Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES; `make image` builds each.
-RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(firstword $(subst %, ,$(lastword $(subst @, ,$(entry))))))))
-
-.PHONY: help setup venv venv-oldest test-oldest collection tools engine cache image rebuild-image demo demo-show demo-down test checks lint docs unit sanity molecule bench bench-converge bench-smoke \
-	clean $(addprefix molecule-,$(SCENARIOS))
-
+LANES ?= resilience,cluster,security,nginx,apps@12,granian default,apps,default@12%oldest,make:bench-smoke
+# `make test` runs the checks as a third lane, one at a time: the Molecule lanes spend much of
+# their time waiting on their hosts, and the checks (one core each) fill that time instead of
+# holding both cores for seven minutes before the first scenario starts.
+CHECKS_LANE ?= make:lint,make:unit,make:test-oldest,make:sanity
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
@@ -79,7 +72,8 @@ demo-show: ## Print the demo's URLs and answers again
 demo-down: ## Remove the demo container
 	@scripts/demo.sh down
 
-test: setup checks molecule ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
+test: setup cache venv-oldest collection ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios, benchmark smoke run (in lanes)
+	@scripts/lanes.sh $(LANES) $(CHECKS_LANE)
 
 # Each of these keeps one core busy, so two at a time on these 2-core machines: lint beside the unit
 # tests, then sanity beside the oldest ansible-core's lint and unit tests (never two ansible-lint

@@ -10,6 +10,11 @@ DIST="$PYWEB_STATE_DIR/dist"
 DEST="$PYWEB_STATE_DIR/collections"
 LOG_FILE="$PYWEB_LOG_DIR/collection.log"
 
+mkdir -p "$PYWEB_STATE_DIR"
+# One build at a time: `make test` runs lint, the oldest ansible-core's checks and the benchmark
+# smoke run in lanes side by side, and each asks for the collection.
+exec {lock}>"$PYWEB_STATE_DIR/collection.lock"
+flock "$lock"
 rm -rf "$DIST"
 mkdir -p "$DIST" "$DEST"
 run_logged "build the collection artifact" "$LOG_FILE" \

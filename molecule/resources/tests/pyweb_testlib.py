@@ -44,9 +44,9 @@ def wait_for(predicate, timeout=30, interval=0.5):
         time.sleep(interval)
 
 
-def playbook_command(playbook, extra_vars=None, args=()):
+def playbook_command(playbook, extra_vars=None, args=(), inventory=None):
     """The command line and environment that run a playbook (a path, or a name under playbooks/)
-    against the scenario's inventory, and the JSON file of extra vars it reads (its own per run:
+    against the scenario's inventory (or another one), and the JSON file of extra vars it reads (its own per run:
     runs may go on at the same time, as in test_bad_variables.py), which the caller removes."""
     path = Path(playbook) if Path(playbook).is_absolute() else ROOT / "playbooks" / playbook
     ephemeral = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
@@ -55,16 +55,16 @@ def playbook_command(playbook, extra_vars=None, args=()):
         json.dump(extra_vars or {}, handle)
     vars_file = Path(handle.name)
     env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), ANSIBLE_NOCOLOR="1", ANSIBLE_PIPELINING="True")
-    cmd = ["ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"],
+    cmd = ["ansible-playbook", "--inventory", str(inventory or os.environ["MOLECULE_INVENTORY_FILE"]),
            "--extra-vars", f"@{vars_file}", *args, str(path)]
     return cmd, env, vars_file
 
 
-def run_playbook(playbook, extra_vars=None, expect_success=True, args=()):
+def run_playbook(playbook, extra_vars=None, expect_success=True, args=(), inventory=None):
     """Run a playbook against the scenario's inventory with extra vars (playbook_command); assert it
     succeeded (or failed, with expect_success=False) and return stdout + stderr, since ansible-core
     2.19 prints task failures on stderr."""
-    cmd, env, vars_file = playbook_command(playbook, extra_vars, args)
+    cmd, env, vars_file = playbook_command(playbook, extra_vars, args, inventory)
     try:
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     finally:

@@ -57,23 +57,41 @@ def test_sandbox_off_removes_the_drop_in_and_on_puts_it_back(host, curl):
 
 
 def test_a_path_the_sandbox_makes_read_only_fails_the_test_not_the_reload(host, curl, tmp_path):
-    """`nginx -t` outside the sandbox opens a log under /srv, which the sandboxed master cannot
-    (ProtectSystem=strict): the run must refuse the configuration as it refuses any other that
-    fails its test, before Nginx reloads into it."""
+    """A log under /srv, which the sandboxed master cannot open (ProtectSystem=strict), though
+    `nginx -t` outside the sandbox can. Added to the configuration, the run refuses it as it
+    refuses any other that fails its test, before Nginx reloads into it. Made writable
+    (nginx_systemd_read_write_paths), it goes live; made read-only again by a change to the
+    sandbox alone, with the configuration as it is, the new drop-in is refused before the restart
+    into it, and Nginx keeps serving under the old one."""
     snippet = tmp_path / "log-outside-the-sandbox.conf.j2"
     snippet.write_text("{{ ansible_managed | comment }}\naccess_log /srv/pyweb-test-logs/acme.log;\n")
+    logging = {"__nginx_acme_route_snippet": str(snippet)}
+    read_only = re.compile(r'open\(\) \\?"/srv/pyweb-test-logs/acme\.log\\?" failed \(30: Read-only file system\)')
     host.check_output("install -d -m 0755 /srv/pyweb-test-logs")
     files_before = host.run(SNAPSHOT).stdout
     workers_before = host.run(WORKERS).stdout
     try:
-        output = converge({"__nginx_acme_route_snippet": str(snippet)}, expect_success=False)
+        output = converge(logging, expect_success=False)
         assert "The new Nginx configuration failed its test" in output, output[-3000:]
-        assert re.search(r'open\(\) \\?"/srv/pyweb-test-logs/acme\.log\\?" failed \(30: Read-only file system\)',
-                         output), output[-3000:]
+        assert read_only.search(output), output[-3000:]
         assert host.run(SNAPSHOT).stdout == files_before
         assert host.run(WORKERS).stdout == workers_before
         assert serves(curl)
+
+        converge({**logging, "nginx_systemd_read_write_paths": ["/srv/pyweb-test-logs"]})
+        dropin = host.file(DROPIN).content_string
+        assert "ReadWritePaths=-/srv/pyweb-test-logs" in dropin
+        assert serves(curl)
+        workers_writable = host.run(WORKERS).stdout
+
+        output = converge(logging, expect_success=False)
+        assert DROPIN in output and read_only.search(output), output[-3000:]
+        assert RESTART not in output
+        assert host.file(DROPIN).content_string == dropin
+        assert host.run(WORKERS).stdout == workers_writable
+        assert serves(curl)
     finally:
+        converge({})
         host.check_output("rm -rf /srv/pyweb-test-logs")
 
 

@@ -26,7 +26,8 @@ def test_pip_credentials_are_masked(args, shown, secret):
 
 def test_pip_task_is_no_log_with_credentials_and_the_marker_shows_the_masked_args():
     tasks = load_yaml(ROOT / "roles/app/tasks/venv.yml")
-    (pip,) = [task for task in tasks if "ansible.builtin.pip" in task]
-    assert pip["no_log"] == "{{ __app_pip_has_credentials }}"
+    pips = [task for task in tasks if "ansible.builtin.pip" in task]
+    assert len(pips) == 2  # the app, then the server at its pins
+    assert all(pip["no_log"] == "{{ __app_pip_has_credentials }}" for pip in pips)
     marker = (ROOT / "roles/app/templates/srv/app/venvs/venv/pyweb-venv.j2").read_text()
     assert "__app_pip_args_shown" in marker and "__app_pip_args }}" not in marker

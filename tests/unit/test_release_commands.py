@@ -122,7 +122,7 @@ def test_serial_batches_run_the_commands_once_before_the_first_host_switches():
 # The command line ----------------------------------------------------------------------------
 
 def test_the_commands_run_as_the_service_runs():
-    argv = templated("{{ __gunicorn_release_commands_argv }}", gunicorn_release_commands=["flask db upgrade"])
+    argv = templated("{{ __gunicorn_release_commands_argv }}", gunicorn_release_commands=['flask db upgrade --to "$TARGET"'])
     unit = argv[argv.index("systemd-run"):]
     properties = [arg for arg in unit if arg.startswith("--property=")]
     check = templated("{{ __gunicorn_run_options }}")
@@ -133,9 +133,10 @@ def test_the_commands_run_as_the_service_runs():
     assert "--property=EnvironmentFile=/etc/pyweb/shop/secrets" in properties
     (environment,) = [arg for arg in properties if arg.startswith("--property=Environment=VIRTUAL_ENV=")]
     assert environment.startswith("--property=Environment=VIRTUAL_ENV=/srv/shop/venvs/b PATH=/srv/shop/venvs/b/bin:")
-    # systemd sets no PWD: a shell's $PWD would be / in the release directory.
-    assert environment.endswith(" PWD=/srv/shop/releases/b")
-    assert unit[-5:-3] == ["/bin/sh", "-c"] and unit[-1] == "flask db upgrade"
+    # systemd would expand $TARGET in the command line itself (to the manager's value, or nothing):
+    # every $ is doubled, which systemd turns back into one.
+    assert unit[-5:-3] == ["/bin/sh", "-c"] and unit[-1] == 'flask db upgrade --to "$$TARGET"'
+    assert "$" not in unit[-3].replace("$$", "")
 
 
 @pytest.fixture
@@ -150,7 +151,9 @@ def run_commands(tmp_path):
         '#!/bin/bash\nwhile [[ $1 == --* ]]; do\n'
         '  [[ $1 == --property=Environment=VIRTUAL_ENV=* ]] && eval "export ${1#--property=Environment=}"\n'
         '  [[ $1 == --property=WorkingDirectory=* ]] && cd "${1#--property=WorkingDirectory=}"\n'
-        '  shift\ndone\nexec "$@"\n')
+        '  shift\ndone\n'
+        '# systemd turns $$ back into $ in a command line.\n'
+        'args=(); for arg do args+=("${arg//\\$\\$/\\$}"); done\nexec "${args[@]}"\n')
     (bin_dir / "systemd-cat").write_text(f'#!/bin/bash\necho "[$1]" >>{journal}\ncat >>{journal}\n')
     for stub in bin_dir.iterdir():
         stub.chmod(0o755)
@@ -210,3 +213,11 @@ def test_the_commands_output_is_registered_out_of_sight():
     assert run["no_log"] is True and run["failed_when"] is False
     shown = [task for task in tasks if "no_log" not in task]
     assert all("__gunicorn_release_commands_output" in str(task) for task in shown)
+
+
+def test_the_command_module_leaves_the_dollars_to_the_apps_shell():
+    """ansible.builtin.command expands $NAME in each argument with its own environment by default
+    (root's $PWD is /): a release command's $PWD reached the app's shell as /."""
+    (run,) = [task for task in load_yaml(ROOT / "roles/gunicorn/tasks/release_commands.yml")
+              if "ansible.builtin.command" in task]
+    assert run["ansible.builtin.command"]["expand_argument_vars"] is False

@@ -426,6 +426,16 @@ def pyweb_app_host_conflicts(selected, passwd=None, groups=None, states=None, co
     return problems
 
 
+def pyweb_undeclared_apps(records, entries, absent=False) -> list:
+    """The apps pyweb deployed on a host (the paths of their deploy records,
+    <app_base_dir>/<name>/.pyweb-deployed.json) that no entry of any pyweb_apps list names, not
+    even with state absent: they keep running, and nothing manages them any more. Their names, or
+    with absent=True an entry with state absent for each, which removes it."""
+    declared = {str(entry.get("name")) for entry in entries or [] if isinstance(entry, Mapping)}
+    names = sorted({posixpath.basename(posixpath.dirname(path)) for path in records or []} - declared)
+    return [{"name": name, "state": "absent"} for name in names] if absent else names
+
+
 def pyweb_release_commands_host(play_hosts, name, hostvars) -> str:
     """The host that runs app ``name``'s release commands: the first of ``play_hosts``
     (ansible_play_hosts_all: the play's hosts under --limit, in inventory order) whose app lists
@@ -457,4 +467,5 @@ class FilterModule:
             "pyweb_app_unit_paths": pyweb_app_unit_paths,
             "pyweb_app_role_vars": pyweb_app_role_vars,
             "pyweb_release_commands_host": pyweb_release_commands_host,
+            "pyweb_undeclared_apps": pyweb_undeclared_apps,
         }

@@ -79,7 +79,17 @@ def test_turning_socket_activation_off_stops_the_socket(host, playbook):
 
 
 def test_a_rename_takes_over_the_port_and_the_old_app_is_removed(host, playbook):
-    playbook("apps.yml", {"pyweb_apps": [scratch(state="absent"), scratch("scratch2", socket_activation=True)]})
+    """scratch was deployed from a list of its own (the extra vars of the tests above), which the
+    rename drops: the next runs find it running with no entry. A run reports it and leaves it; with
+    pyweb_apps_remove_undeclared, the run that deploys scratch2 removes it first, so scratch2 takes
+    over its port in the same run."""
+    out = playbook("apps.yml", {"pyweb_apps_limit": ["sync-api"]})
+    assert "pyweb deployed scratch on this host, and no entry of pyweb_apps names it any more: still running" in out
+    assert answering_app(host) == "scratch"
+
+    out = playbook("apps.yml", {"pyweb_apps__renamed": [scratch("scratch2", socket_activation=True)],
+                                "pyweb_apps_remove_undeclared": True})
+    assert "pyweb deployed scratch on this host, and no entry of pyweb_apps names it any more: removed in this run" in out
     assert wait_for(lambda: answering_app(host) == "scratch2")
     for name in ("scratch.service", "scratch.socket"):
         state = unit(host, name)

@@ -71,6 +71,19 @@ def test_an_expired_certificate_is_refused_with_its_date(pki):
     assert result["problems"] == [f"the certificate (CN=site.test) expired on {day(-1)}"]
 
 
+def test_a_certificate_not_valid_yet_is_refused_with_its_date(pki):
+    later = sign("site.test", pki["server_key"], "Test Intermediate", pki["inter_key"], days=(2, 90))
+    result = check.check_pair(pem(later, pki["inter"]), pem(pki["server_key"]), NOW)
+    assert result["problems"] == [f"the certificate (CN=site.test) is not valid before {day(2)}"]
+
+
+def test_an_intermediate_not_valid_yet_is_refused(pki):
+    later_inter = sign("Test Intermediate", pki["inter_key"], "Test Root", pki["root_key"], days=(3, 90), ca=True)
+    result = check.check_pair(pem(pki["server"], later_inter), pem(pki["server_key"]), NOW)
+    assert result["problems"] == [
+        f"certificate 2 of the chain (CN=Test Intermediate) is not valid before {day(3)}"]
+
+
 def test_an_expired_intermediate_is_refused(pki):
     old_inter = sign("Test Intermediate", pki["inter_key"], "Test Root", pki["root_key"], days=(-100, -2), ca=True)
     result = check.check_pair(pem(pki["server"], old_inter), pem(pki["server_key"]), NOW)

@@ -1,8 +1,8 @@
 """Check a certificate (with its chain) and private key before Nginx is given them.
 
 Nginx reads its certificates only when it starts or reloads. A key that does not belong to the
-certificate, or a file that holds no certificate, fails that start; an expired certificate or a
-chain out of order starts but is refused by every client. This reads a candidate pair, changes
+certificate, or a file that holds no certificate, fails that start; an expired certificate, one
+not valid yet, or a chain out of order starts but is refused by every client. This reads a candidate pair, changes
 nothing, and says what is wrong with it.
 
 The nginx role runs it on the host with Python (`python3 -c`, so it works the same whether the
@@ -49,6 +49,13 @@ def not_after(certificate) -> datetime:
     if hasattr(certificate, "not_valid_after_utc"):
         return certificate.not_valid_after_utc
     return certificate.not_valid_after.replace(tzinfo=timezone.utc)
+
+
+def not_before(certificate) -> datetime:
+    """The start of validity, aware UTC, as not_after."""
+    if hasattr(certificate, "not_valid_before_utc"):
+        return certificate.not_valid_before_utc
+    return certificate.not_valid_before.replace(tzinfo=timezone.utc)
 
 
 def public_key_der(key) -> bytes:
@@ -122,6 +129,10 @@ def check_pair(certificate_pem: bytes, key_pem: bytes, now: datetime | None = No
 
     if not_after(server) <= now:
         problems.append(f"the certificate ({result['subject']}) expired on {when(not_after(server))}")
+    # Issued for later (a clock ahead where it was made, or a date set wrong): every client
+    # refuses it until then.
+    if not_before(server) > now:
+        problems.append(f"the certificate ({result['subject']}) is not valid before {when(not_before(server))}")
     for number, (certificate, issuer) in enumerate(zip(chain, chain[1:]), start=1):
         if not signed_by(certificate, issuer):
             problems.append(
@@ -133,6 +144,9 @@ def check_pair(certificate_pem: bytes, key_pem: bytes, now: datetime | None = No
         if not_after(certificate) <= now:
             problems.append(f"certificate {number} of the chain ({certificate.subject.rfc4514_string()}) "
                             f"expired on {when(not_after(certificate))}")
+        if not_before(certificate) > now:
+            problems.append(f"certificate {number} of the chain ({certificate.subject.rfc4514_string()}) "
+                            f"is not valid before {when(not_before(certificate))}")
     return result
 
 

@@ -26,6 +26,7 @@ from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+TIMER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RELEASE_ID = re.compile(r"^[A-Za-z0-9._-]*$")
 GIT_REPO = re.compile(r"^(https?://|ssh://|git://|file://|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)[^ ]+$")
@@ -228,12 +229,37 @@ def gunicorn_role_problems(v: Mapping, templates_dir: str = "") -> list:
     if empty:
         problems.append("gunicorn_release_commands must be a list of commands, each a non-empty string (run by "
                         f"/bin/sh -c in the new release); item {', '.join(map(str, empty))} is empty.")
+    problems += _timer_problems(v.get("gunicorn_timers") or [])
     listen = str(v["gunicorn_metrics_listen"])
     if listen and not (METRICS_LISTEN.match(listen) and 1 <= _int(listen.rsplit(":", 1)[-1]) <= 65535
                        and listen != bind):
         problems.append("gunicorn_metrics_listen must be empty (no metrics) or an IP address and port such as "
                         "127.0.0.1:9210 or [::1]:9210, with a port from 1 to 65535, other than gunicorn_bind; got "
                         f"{_json(listen)}.")
+    return problems
+
+
+def _timer_problems(timers) -> list:
+    """gunicorn_timers: each a unit name of its own (<app>.<name>.timer), a command and a timeout
+    of at least a second. systemd's own parser checks the schedules on the host (the apps role's
+    assert.yml), since only it knows every calendar form."""
+    problems, seen = [], set()
+    for index, timer in enumerate(timers):
+        name = str(timer.get("name"))
+        if not TIMER_NAME.match(name) or name in seen:
+            problems.append(f"gunicorn_timers[{index}].name must be lowercase letters, digits and dashes, unique "
+                            f"among the app's timers (it names the unit <app>.<name>.timer); got {_json(name)}.")
+        seen.add(name)
+        command, schedule = str(timer.get("command") or ""), str(timer.get("schedule") or "")
+        if not command.strip() or "\n" in command or "\r" in command:
+            problems.append(f"gunicorn_timers[{index}] ({name}): command must be a non-empty shell command on one "
+                            "line (a unit file's command line cannot hold a line feed; call a script instead).")
+        if not schedule.strip() or "\n" in schedule:
+            problems.append(f"gunicorn_timers[{index}] ({name}): schedule must be one calendar expression, such as "
+                            f"daily or *-*-* 03:00:00; got {_json(schedule)}.")
+        if _int(timer.get("timeout")) < 1:
+            problems.append(f"gunicorn_timers[{index}] ({name}): timeout must be at least 1 second; "
+                            f"got {_json(timer.get('timeout'))}.")
     return problems
 
 

@@ -17,6 +17,8 @@ description:
   - Enables and starts the socket (I(socket)) and enables the service, when they are not.
   - Starts the service when it is not running; else restarts it (I(restart)) or reloads it
     gracefully (I(reload)), restart winning.
+  - Stops and disables the timers the app no longer has (I(retire_timers)) first, and enables and
+    starts its timers (I(timers)) last.
   - One C(systemctl show) reads the units' states; a run that changes nothing makes no other call.
   - In check mode, reports what it would do and does nothing.
 version_added: 0.1.0
@@ -50,6 +52,22 @@ options:
     description: Reload a running service gracefully (its release or config changed), unless it restarts.
     type: bool
     default: false
+  timers:
+    description:
+      - The app's timer units, such as C(shop.cleanup.timer), enabled and started after the service
+        when they are not; restarted when I(restart_timers) (their unit files changed).
+    type: list
+    elements: str
+    default: []
+  restart_timers:
+    description: Restart the running I(timers), so that a changed schedule is in force.
+    type: bool
+    default: false
+  retire_timers:
+    description: Timer units the app no longer declares, stopped and disabled first.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -99,6 +117,11 @@ def plan(params, states):
             commands.append(["stop", params["retire_socket"]])
         if retired.get("UnitFileState") == "enabled":
             commands.append(["disable", params["retire_socket"]])
+    for timer in params.get("retire_timers") or []:
+        if states.get(timer, {}).get("ActiveState", "inactive") not in ("inactive", "failed"):
+            commands.append(["stop", timer])
+        if states.get(timer, {}).get("UnitFileState") == "enabled":
+            commands.append(["disable", timer])
     if params["daemon_reload"]:
         commands.append(["daemon-reload"])
     recreated = bool(socket and params["recreate_socket"])
@@ -125,6 +148,14 @@ def plan(params, states):
         commands.append(["restart", service])
     elif params["reload"]:
         commands.append(["reload", service])
+    for timer in params.get("timers") or []:
+        state = states.get(timer, {})
+        if state.get("UnitFileState") != "enabled":
+            commands.append(["enable", timer])
+        if state.get("ActiveState") != "active":
+            commands.append(["start", timer])
+        elif params.get("restart_timers"):
+            commands.append(["restart", timer])
     return commands, started
 
 
@@ -149,12 +180,16 @@ def main():
             "recreate_socket": {"type": "bool", "default": False},
             "restart": {"type": "bool", "default": False},
             "reload": {"type": "bool", "default": False},
+            "timers": {"type": "list", "elements": "str", "default": []},
+            "restart_timers": {"type": "bool", "default": False},
+            "retire_timers": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     params = module.params
     systemctl = module.get_bin_path("systemctl", required=True)
-    units = [unit for unit in (params["service"], params["socket"], params["retire_socket"]) if unit]
+    units = [unit for unit in (params["service"], params["socket"], params["retire_socket"],
+                               *params["timers"], *params["retire_timers"]) if unit]
     rc, out, err = module.run_command([systemctl, "show", f"--property={PROPERTIES}", "--", *units])
     if rc != 0:
         module.fail_json(msg=f"systemctl show {' '.join(units)} failed: {err.strip() or out.strip()}")

@@ -1,4 +1,5 @@
-"""An app's life on a host after its first deploy: socket activation turned off, a rename that keeps
+"""An app's life on a host after its first deploy: socket activation turned off, a timer's job on
+its schedule and the timer dropped again, a rename that keeps
 the TCP port, removal (`state: absent`) with and without its data, and Nginx settings that still
 point at an app being removed. A throwaway app, `scratch`, a copy of the demo's Flask app, so the
 other tests' apps are untouched; the tests run in file order, each on what the previous left."""
@@ -10,6 +11,11 @@ from test_real_apps import entry as real_entry
 pytestmark = release_independent
 
 PORT = 8071
+# A job that takes longer than its schedule's interval (every 2 s; AccuracySec=1s in the unit).
+TICK_LOG = "/srv/scratch/shared/tick.log"
+TICK = {"name": "tick", "schedule": "*:*:0/2", "timeout": 60,
+        "command": 'echo "start $(date +%s.%N)" >> "$APP_DATA_DIR/tick.log"; echo "tick from $(pwd -P)"; sleep 3; '
+                   'echo "end $(date +%s.%N)" >> "$APP_DATA_DIR/tick.log"'}
 NAMES = ("scratch", "scratch2")
 DATA = "kept across the rename"
 
@@ -69,13 +75,44 @@ def test_a_socket_activated_app_on_a_tcp_port_serves(host, playbook):
 
 
 def test_turning_socket_activation_off_stops_the_socket(host, playbook):
-    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False)]})
+    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False, timers=[TICK])]})
     # Before, the socket kept listening on the port and Gunicorn could not bind it.
     assert wait_for(lambda: answering_app(host) == "scratch")
     socket = unit(host, "scratch.socket")
     assert socket["ActiveState"] == "inactive" and socket["LoadState"] == "not-found", socket
     assert not host.file("/etc/systemd/system/sockets.target.wants/scratch.socket").exists
     assert "gunicorn" in listeners(host) and "systemd" not in listeners(host)
+
+
+def tick_runs(host):
+    """(start, end) of each finished run of the tick timer's job, from the log it keeps."""
+    lines = host.file(TICK_LOG).content_string.split() if host.file(TICK_LOG).exists else []
+    marks = list(zip(lines[::2], lines[1::2]))
+    starts = [float(value) for mark, value in marks if mark == "start"]
+    ends = [float(value) for mark, value in marks if mark == "end"]
+    return list(zip(starts, ends))
+
+
+def test_a_timer_runs_its_job_on_schedule_as_the_app_and_never_twice_at_once(host):
+    """The job (deployed by the test above) takes longer than its schedule's interval: systemd
+    starts the next run only once the last one ended."""
+    timer = unit(host, "scratch.tick.timer")
+    assert (timer["ActiveState"], timer["UnitFileState"]) == ("active", "enabled"), timer
+    assert "scratch.tick.timer" in host.check_output("systemctl list-timers --all --no-pager")
+    assert wait_for(lambda: len(tick_runs(host)) >= 2, timeout=40, interval=1), host.file(TICK_LOG).content_string
+    runs = tick_runs(host)
+    assert all(end - start >= 3 for start, end in runs), runs
+    assert all(later[0] >= earlier[1] for earlier, later in zip(runs, runs[1:])), f"overlapping runs: {runs}"
+    assert host.file(TICK_LOG).user == "scratch"
+    assert "tick from /srv/scratch/releases/" in host.check_output("journalctl -t scratch.tick --no-pager -o cat")
+
+
+def test_a_timer_left_out_of_the_entry_is_stopped_and_removed(host, playbook):
+    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False)]})
+    for name in ("scratch.tick.timer", "scratch.tick.service"):
+        assert unit(host, name)["LoadState"] == "not-found", name
+        assert not host.file(f"/etc/systemd/system/{name}").exists
+    assert answering_app(host) == "scratch"
 
 
 def test_a_rename_takes_over_the_port_and_the_old_app_is_removed(host, playbook):

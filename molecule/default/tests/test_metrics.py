@@ -162,3 +162,18 @@ def test_counts_survive_a_graceful_reload(host, app, address):
     assert total() >= counted, "counts were lost with the old workers"
     assert send(host, f"{BASE}/{app}/hello", 3) == ["200"] * 3
     assert wait_for(lambda: total() >= counted + 3, timeout=10), "the new workers do not count"
+
+
+def test_the_exporter_runs_in_its_sandbox(host):
+    """Debian's unit runs the exporter with the host's whole file system writable and every
+    system call; the role's drop-in (roles/nginx/templates/etc/systemd/system/
+    prometheus-nginx-exporter.service.d/) takes that away, and the exporter still serves (the
+    tests above read its page)."""
+    unit = "prometheus-nginx-exporter.service"
+    dropins = host.check_output("systemctl show --property DropInPaths --value %s", unit)
+    assert "/etc/systemd/system/prometheus-nginx-exporter.service.d/pyweb-hardening.conf" in dropins.split()
+    assert host.check_output("systemctl show --property ActiveState --value %s", unit) == "active"
+    out = host.check_output("systemd-analyze security --no-pager %s", unit)
+    exposure = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", out)[1])
+    print(f"{unit} exposure under the role's sandbox: {exposure}")
+    assert exposure <= 2.5, out[-2000:]

@@ -230,6 +230,7 @@ def gunicorn_role_problems(v: Mapping, templates_dir: str = "") -> list:
         problems.append("gunicorn_release_commands must be a list of commands, each a non-empty string (run by "
                         f"/bin/sh -c in the new release); item {', '.join(map(str, empty))} is empty.")
     problems += _timer_problems(v.get("gunicorn_timers") or [])
+    problems += _worker_problems(v.get("gunicorn_background_workers") or [])
     listen = str(v["gunicorn_metrics_listen"])
     if listen and not (METRICS_LISTEN.match(listen) and 1 <= _int(listen.rsplit(":", 1)[-1]) <= 65535
                        and listen != bind):
@@ -260,6 +261,28 @@ def _timer_problems(timers) -> list:
         if _int(timer.get("timeout")) < 1:
             problems.append(f"gunicorn_timers[{index}] ({name}): timeout must be at least 1 second; "
                             f"got {_json(timer.get('timeout'))}.")
+    return problems
+
+
+def _worker_problems(workers) -> list:
+    """gunicorn_background_workers: each kind a unit name of its own (<app>.<name>@.service), a
+    command on one line, 1 to 32 instances and a stop timeout of at least a second."""
+    problems, seen = [], set()
+    for index, worker in enumerate(workers):
+        name = str(worker.get("name"))
+        if not TIMER_NAME.match(name) or name in seen:
+            problems.append(f"gunicorn_background_workers[{index}].name must be lowercase letters, digits and "
+                            "dashes, unique among the app's workers (it names the unit <app>.<name>@.service); "
+                            f"got {_json(name)}.")
+        seen.add(name)
+        command = str(worker.get("command") or "")
+        if not command.strip() or "\n" in command or "\r" in command:
+            problems.append(f"gunicorn_background_workers[{index}] ({name}): command must be a non-empty command "
+                            "line on one line.")
+        if not 1 <= _int(worker.get("count")) <= 32 or _int(worker.get("stop_timeout")) < 1:
+            problems.append(f"gunicorn_background_workers[{index}] ({name}): count must be 1 to 32 (got "
+                            f"{_json(worker.get('count'))}) and stop_timeout at least 1 second (got "
+                            f"{_json(worker.get('stop_timeout'))}).")
     return problems
 
 

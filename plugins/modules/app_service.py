@@ -17,8 +17,9 @@ description:
   - Enables and starts the socket (I(socket)) and enables the service, when they are not.
   - Starts the service when it is not running; else restarts it (I(restart)) or reloads it
     gracefully (I(reload)), restart winning.
-  - Stops and disables the timers the app no longer has (I(retire_timers)) first, and enables and
-    starts its timers (I(timers)) last.
+  - Stops and disables the timers and background workers the app no longer has (I(retire_timers),
+    I(retire_workers)) first, and enables and starts (or restarts) its workers (I(workers)) and
+    timers (I(timers)) last.
   - One C(systemctl show) reads the units' states; a run that changes nothing makes no other call.
   - In check mode, reports what it would do and does nothing.
 version_added: 0.1.0
@@ -65,6 +66,22 @@ options:
     default: false
   retire_timers:
     description: Timer units the app no longer declares, stopped and disabled first.
+    type: list
+    elements: str
+    default: []
+  workers:
+    description:
+      - The instances of the app's background workers, such as C(shop.celery@1.service), enabled
+        and started after the service when they are not; restarted when I(restart_workers).
+    type: list
+    elements: str
+    default: []
+  restart_workers:
+    description: Restart the running I(workers) (a new release, config, environment or unit).
+    type: bool
+    default: false
+  retire_workers:
+    description: Worker instances the app no longer declares, stopped and disabled first.
     type: list
     elements: str
     default: []
@@ -117,7 +134,7 @@ def plan(params, states):
             commands.append(["stop", params["retire_socket"]])
         if retired.get("UnitFileState") == "enabled":
             commands.append(["disable", params["retire_socket"]])
-    for timer in params.get("retire_timers") or []:
+    for timer in (params.get("retire_timers") or []) + (params.get("retire_workers") or []):
         if states.get(timer, {}).get("ActiveState", "inactive") not in ("inactive", "failed"):
             commands.append(["stop", timer])
         if states.get(timer, {}).get("UnitFileState") == "enabled":
@@ -148,14 +165,18 @@ def plan(params, states):
         commands.append(["restart", service])
     elif params["reload"]:
         commands.append(["reload", service])
-    for timer in params.get("timers") or []:
-        state = states.get(timer, {})
-        if state.get("UnitFileState") != "enabled":
-            commands.append(["enable", timer])
-        if state.get("ActiveState") != "active":
-            commands.append(["start", timer])
-        elif params.get("restart_timers"):
-            commands.append(["restart", timer])
+    for kind in ("workers", "timers"):
+        for unit in params.get(kind) or []:
+            state = states.get(unit, {})
+            if state.get("UnitFileState") != "enabled":
+                commands.append(["enable", unit])
+            if state.get("ActiveState") == "failed":
+                # Past its start limit (a worker that kept failing): from a clean slate.
+                commands += [["reset-failed", unit], ["start", unit]]
+            elif state.get("ActiveState") not in ("active", "activating"):
+                commands.append(["start", unit])
+            elif params.get(f"restart_{kind}"):
+                commands.append(["restart", unit])
     return commands, started
 
 
@@ -183,13 +204,17 @@ def main():
             "timers": {"type": "list", "elements": "str", "default": []},
             "restart_timers": {"type": "bool", "default": False},
             "retire_timers": {"type": "list", "elements": "str", "default": []},
+            "workers": {"type": "list", "elements": "str", "default": []},
+            "restart_workers": {"type": "bool", "default": False},
+            "retire_workers": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     params = module.params
     systemctl = module.get_bin_path("systemctl", required=True)
     units = [unit for unit in (params["service"], params["socket"], params["retire_socket"],
-                               *params["timers"], *params["retire_timers"]) if unit]
+                               *params["timers"], *params["retire_timers"], *params["workers"],
+                               *params["retire_workers"]) if unit]
     rc, out, err = module.run_command([systemctl, "show", f"--property={PROPERTIES}", "--", *units])
     if rc != 0:
         module.fail_json(msg=f"systemctl show {' '.join(units)} failed: {err.strip() or out.strip()}")

@@ -37,6 +37,17 @@ def entry_options() -> dict:
     return load_yaml(ROOT / "roles/apps/meta/argument_specs.yml")["argument_specs"]["entry"]["options"]
 
 
+def app_check_problems(**keys) -> list:
+    """What the preflight says of one app entry (the demo's Flask app with these keys): the entry
+    mapped to both roles' variables, then both roles' checks."""
+    contract = load_plugin(ROOT / "plugins/filter/pyweb_apps.py")
+    checks = load_plugin(ROOT / "plugins/filter/role_checks.py")
+    app, gunicorn = role_options("app"), role_options("gunicorn")
+    selected = contract.pyweb_app_role_vars([{"name": "shop", "src": str(ROOT / "examples/apps/sync_api"),
+                                              "app_module": "app:app", **keys}], entry_options(), app, gunicorn)
+    return checks.pyweb_app_check_problems(selected, app, gunicorn, str(ROOT / "templates"))
+
+
 def role_template_vars(role: str) -> dict:
     """A role's defaults and vars, their strings marked as templates as Ansible does for a role's
     own files, for rendering its templates with Ansible's own templating."""

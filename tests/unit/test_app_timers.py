@@ -6,12 +6,10 @@ import shlex
 
 import pytest
 
-from conftest import ROOT, entry_options, load_plugin, load_yaml, role_options
+from conftest import ROOT, app_check_problems, load_plugin, load_yaml, role_options
 
 timers = load_plugin(ROOT / "plugins/filter/app_timers.py")
-contract = load_plugin(ROOT / "plugins/filter/pyweb_apps.py")
-checks = load_plugin(ROOT / "plugins/filter/role_checks.py")
-APP, GUNICORN = role_options("app"), role_options("gunicorn")
+GUNICORN = role_options("gunicorn")
 
 
 def test_each_timer_has_a_service_and_a_timer_unit_with_the_spec_defaults():
@@ -50,11 +48,8 @@ def test_the_command_reaches_the_shell_as_written(command):
 
 
 def test_a_bad_timer_is_refused_by_name():
-    def problems(*entry_timers):
-        selected = contract.pyweb_app_role_vars([{"name": "shop", "src": str(ROOT / "examples/apps/sync_api"),
-                                                  "app_module": "app:app", "timers": list(entry_timers)}],
-                                                entry_options(), APP, GUNICORN)
-        return checks.pyweb_app_check_problems(selected, APP, GUNICORN, str(ROOT / "templates"))
+    def problems(*items):
+        return app_check_problems(timers=list(items))
 
     good = {"name": "purge", "command": "flask purge", "schedule": "daily"}
     assert problems(good) == []

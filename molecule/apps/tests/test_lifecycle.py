@@ -1,5 +1,6 @@
 """An app's life on a host after its first deploy: socket activation turned off, a timer's job on
-its schedule and the timer dropped again, a rename that keeps
+its schedule and the timer dropped again, background workers (one dropped, one failing on a new
+release and switched back), a rename that keeps
 the TCP port, removal (`state: absent`) with and without its data, and Nginx settings that still
 point at an app being removed. A throwaway app, `scratch`, a copy of the demo's Flask app, so the
 other tests' apps are untouched; the tests run in file order, each on what the previous left."""
@@ -16,8 +17,14 @@ TICK_LOG = "/srv/scratch/shared/tick.log"
 TICK = {"name": "tick", "schedule": "*:*:0/2", "timeout": 60,
         "command": 'echo "start $(date +%s.%N)" >> "$APP_DATA_DIR/tick.log"; echo "tick from $(pwd -P)"; sleep 3; '
                    'echo "end $(date +%s.%N)" >> "$APP_DATA_DIR/tick.log"'}
-NAMES = ("scratch", "scratch2")
-DATA = "kept across the rename"
+# A background worker that notes where it started and whether it was asked to stop (SIGINT, as RQ).
+BEAT = {"name": "beat", "count": 2, "stop_signal": "SIGINT", "stop_timeout": 10,
+        "command": "python -c 'import os, signal, sys, time; "
+                   "log = open(os.path.join(os.environ[\"APP_DATA_DIR\"], \"beat-%s.log\" % os.environ[\"PYWEB_WORKER_INSTANCE\"]), "
+                   "\"a\", buffering=1); "
+                   "log.write(\"start \" + os.getcwd() + chr(10)); "
+                   "signal.signal(signal.SIGINT, lambda *_: (log.write(\"graceful\" + chr(10)), sys.exit(0))); "
+                   "[time.sleep(1) for _ in iter(int, 1)]'"}
 
 
 def scratch(name="scratch", **changes):
@@ -75,7 +82,7 @@ def test_a_socket_activated_app_on_a_tcp_port_serves(host, playbook):
 
 
 def test_turning_socket_activation_off_stops_the_socket(host, playbook):
-    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False, timers=[TICK])]})
+    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False, timers=[TICK], background_workers=[BEAT])]})
     # Before, the socket kept listening on the port and Gunicorn could not bind it.
     assert wait_for(lambda: answering_app(host) == "scratch")
     socket = unit(host, "scratch.socket")
@@ -107,11 +114,48 @@ def test_a_timer_runs_its_job_on_schedule_as_the_app_and_never_twice_at_once(hos
     assert "tick from /srv/scratch/releases/" in host.check_output("journalctl -t scratch.tick --no-pager -o cat")
 
 
+def beat(host, number):
+    """What background worker scratch.beat@<number> wrote, line by line."""
+    path = f"/srv/scratch/shared/beat-{number}.log"
+    return host.file(path).content_string.splitlines() if host.file(path).exists else []
+
+
+def test_background_workers_run_from_the_release_as_the_app(host):
+    for number in (1, 2):
+        name = f"scratch.beat@{number}.service"
+        state = unit(host, name)
+        assert (state["ActiveState"], state["UnitFileState"]) == ("active", "enabled"), (name, state)
+        pid = host.check_output("systemctl show --property MainPID --value %s", name)
+        assert host.check_output("ps -o user= -p %s", pid) == "scratch"
+        assert wait_for(lambda: beat(host, number)), name
+        assert beat(host, number)[-1].startswith("start /srv/scratch/releases/"), beat(host, number)
+
+
 def test_a_timer_left_out_of_the_entry_is_stopped_and_removed(host, playbook):
-    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False)]})
+    """The same release with one timer and one worker instance fewer: the timer's units go, the
+    second worker is asked to stop (its stop signal), the first keeps running untouched."""
+    first = host.check_output("systemctl show --property MainPID --value scratch.beat@1.service")
+    playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False, background_workers=[dict(BEAT, count=1)])]})
     for name in ("scratch.tick.timer", "scratch.tick.service"):
         assert unit(host, name)["LoadState"] == "not-found", name
         assert not host.file(f"/etc/systemd/system/{name}").exists
+    assert answering_app(host) == "scratch"
+    assert unit(host, "scratch.beat@2.service")["ActiveState"] == "inactive"
+    assert not host.file("/etc/systemd/system/multi-user.target.wants/scratch.beat@2.service").exists
+    assert beat(host, 2)[-1] == "graceful"
+    assert host.check_output("systemctl show --property MainPID --value scratch.beat@1.service") == first
+
+
+def test_a_worker_that_fails_on_the_new_release_switches_the_deploy_back(host, playbook):
+    graceful = beat(host, 1).count("graceful")
+    out = playbook("apps.yml", {"pyweb_apps": [scratch(socket_activation=False, background_workers=[
+        dict(BEAT, count=1, command="python -c 'raise SystemExit(3)'")])]}, expect_success=False)
+    assert "background workers scratch.beat@1.service" in out and "did not stay up" in out, out[-3000:]
+    # Back on the previous unit: the worker that stopped for the failed one runs the old command again.
+    assert wait_for(lambda: unit(host, "scratch.beat@1.service")["ActiveState"] == "active")
+    assert beat(host, 1).count("graceful") == graceful + 1
+    assert wait_for(lambda: beat(host, 1)[-1].startswith("start /srv/scratch/releases/"))
+    assert "raise SystemExit" not in host.file("/etc/systemd/system/scratch.beat@.service").content_string
     assert answering_app(host) == "scratch"
 
 
@@ -131,6 +175,8 @@ def test_a_rename_takes_over_the_port_and_the_old_app_is_removed(host, playbook)
     for name in ("scratch.service", "scratch.socket"):
         state = unit(host, name)
         assert (state["LoadState"], state["ActiveState"]) == ("not-found", "inactive"), (name, state)
+    assert unit(host, "scratch.beat@1.service")["LoadState"] == "not-found"
+    assert not host.file("/etc/systemd/system/scratch.beat@.service").exists
     for path in ("/etc/pyweb/scratch", "/etc/gunicorn/scratch.conf.py", "/srv/scratch/releases",
                  "/srv/scratch/venvs", "/srv/scratch/current", "/srv/scratch/releases.history"):
         assert not host.file(path).exists, f"{path} stayed after state: absent"

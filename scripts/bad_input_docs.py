@@ -7,8 +7,12 @@ writes on every run (with the commit it ran at); without that file the messages 
 page are kept.
 
     scripts/bad_input_docs.py           rewrite docs/bad-input.md
-    scripts/bad_input_docs.py --check   exit 1 when the page differs from the cases or the recorded
-                                        messages (tests/unit/test_bad_input_docs.py)
+    scripts/bad_input_docs.py --check   exit 1 when the page differs from the cases, with the
+                                        messages the page holds (tests/unit/test_bad_input_docs.py)
+
+The check leaves the recorded messages out: `make test` runs the unit tests while the default
+scenario records new ones beside it, and a message may differ from run to run (Ansible lists the
+valid booleans in a set's order), so a page is only stale when its cases are.
 """
 
 from __future__ import annotations
@@ -106,11 +110,12 @@ def render(cases: list[dict], cells: dict[str, str], provenance: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def expected_doc() -> tuple[str, str]:
-    """(page as it should be, page as it is); the recorded run wins over the page's messages."""
+def expected_doc(use_recorded: bool = True) -> tuple[str, str]:
+    """(page as it should be, page as it is); the recorded run, when used, wins over the page's
+    messages."""
     current = DOC.read_text() if DOC.exists() else ""
     cells, provenance = doc_state(current)
-    recorded = recorded_state()
+    recorded = recorded_state() if use_recorded else None
     if recorded:
         recorded_cells, recorded_provenance = recorded
         if recorded_cells != {case: text for case, text in recorded_cells.items() if cells.get(case) == text}:
@@ -123,7 +128,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/bad-input.md is stale")
     args = parser.parse_args()
-    wanted, current = expected_doc()
+    wanted, current = expected_doc(use_recorded=not args.check)
     if args.check:
         if wanted != current:
             print(f"{DOC.relative_to(ROOT)} is stale: run scripts/bad_input_docs.py", file=sys.stderr)

@@ -24,7 +24,7 @@ said what they want.
 from __future__ import annotations
 
 from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import (PROFILE_ALLOWED, PROFILE_CLASSES,
-                                                                             server_packages)
+                                                                                  server_packages)
 
 # Gunicorn's own default for worker_connections.
 GUNICORN_WORKER_CONNECTIONS = 1000

@@ -242,8 +242,8 @@ def gunicorn_role_problems(v: Mapping, templates_dir: str = "") -> list:
 
 def _timer_problems(timers) -> list:
     """gunicorn_timers: each a unit name of its own (<app>.<name>.timer), a command and a timeout
-    of at least a second. systemd's own parser checks the schedules on the host (the apps role's
-    assert.yml), since only it knows every calendar form."""
+    of at least a second. systemd's own parser checks the schedules on the host (in the apps
+    role's checks), since only it knows every calendar form."""
     problems, seen = [], set()
     for index, timer in enumerate(timers):
         name = str(timer.get("name"))

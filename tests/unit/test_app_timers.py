@@ -16,9 +16,8 @@ def test_each_timer_has_a_service_and_a_timer_unit_with_the_spec_defaults():
     files = timers.pyweb_timer_files([{"name": "purge", "command": "flask purge", "schedule": "daily"}], "shop")
     assert [item["dest"] for item in files] == ["/etc/systemd/system/shop.purge.service",
                                                 "/etc/systemd/system/shop.purge.timer"]
-    assert all(item["template_vars"]["gunicorn_timer"] == {"name": "purge", "command": "flask purge",
-                                                            "schedule": "daily", "timeout": 3600, "persistent": True}
-               for item in files)
+    expected = {"name": "purge", "command": "flask purge", "schedule": "daily", "timeout": 3600, "persistent": True}
+    assert all(item["template_vars"]["gunicorn_timer"] == expected for item in files)
     assert timers.pyweb_timer_units([{"name": "purge"}], "shop") == ["shop.purge.timer"]
     spec = GUNICORN["gunicorn_timers"]["options"]
     assert timers.TIMER_DEFAULTS == {key: spec[key]["default"] for key in timers.TIMER_DEFAULTS}

@@ -12,6 +12,8 @@ from test_real_apps import entry as real_entry
 pytestmark = release_independent
 
 PORT = 8071
+NAMES = ("scratch", "scratch2")
+DATA = "kept across the rename"
 # A job that takes longer than its schedule's interval (every 2 s; AccuracySec=1s in the unit).
 TICK_LOG = "/srv/scratch/shared/tick.log"
 TICK = {"name": "tick", "schedule": "*:*:0/2", "timeout": 60,
@@ -20,8 +22,8 @@ TICK = {"name": "tick", "schedule": "*:*:0/2", "timeout": 60,
 # A background worker that notes where it started and whether it was asked to stop (SIGINT, as RQ).
 BEAT = {"name": "beat", "count": 2, "stop_signal": "SIGINT", "stop_timeout": 10,
         "command": "python -c 'import os, signal, sys, time; "
-                   "log = open(os.path.join(os.environ[\"APP_DATA_DIR\"], \"beat-%s.log\" % os.environ[\"PYWEB_WORKER_INSTANCE\"]), "
-                   "\"a\", buffering=1); "
+                   "log = open(os.path.join(os.environ[\"APP_DATA_DIR\"], "
+                   "\"beat-%s.log\" % os.environ[\"PYWEB_WORKER_INSTANCE\"]), \"a\", buffering=1); "
                    "log.write(\"start \" + os.getcwd() + chr(10)); "
                    "signal.signal(signal.SIGINT, lambda *_: (log.write(\"graceful\" + chr(10)), sys.exit(0))); "
                    "[time.sleep(1) for _ in iter(int, 1)]'"}

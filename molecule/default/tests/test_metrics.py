@@ -176,4 +176,4 @@ def test_the_exporter_runs_in_its_sandbox(host):
     out = host.check_output("systemd-analyze security --no-pager %s", unit)
     exposure = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", out)[1])
     print(f"{unit} exposure under the role's sandbox: {exposure}")
-    assert exposure <= 2.5, out[-2000:]
+    assert exposure <= 1.5, out[-2000:]

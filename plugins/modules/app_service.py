@@ -175,6 +175,10 @@ def plan(params, states):
                 commands += [["reset-failed", unit], ["start", unit]]
             elif state.get("ActiveState") not in ("active", "activating"):
                 commands.append(["start", unit])
+            elif params.get(f"restart_{kind}") and kind == "workers":
+                # A worker crashing on a release (a switch back restarts it) may reach its start
+                # limit between this read and the restart, which systemd would then refuse.
+                commands += [["reset-failed", unit], ["restart", unit]]
             elif params.get(f"restart_{kind}"):
                 commands.append(["restart", unit])
     return commands, started

@@ -54,7 +54,7 @@ def test_a_deploy_restarts_the_workers_retires_the_dropped_and_clears_a_failed_o
     commands, _started = service.plan(params, states)
     assert commands == [["stop", "shop.rq@1.service"], ["disable", "shop.rq@1.service"], ["daemon-reload"],
                         ["reload", "shop.service"],
-                        ["restart", "shop.celery@1.service"],
+                        ["reset-failed", "shop.celery@1.service"], ["restart", "shop.celery@1.service"],
                         ["reset-failed", "shop.celery@2.service"], ["start", "shop.celery@2.service"],
                         ["enable", "shop.celery@3.service"], ["start", "shop.celery@3.service"]]
 

@@ -154,7 +154,8 @@ def test_a_worker_that_fails_on_the_new_release_switches_the_deploy_back(host, p
         dict(BEAT, count=1, command="python -c 'raise SystemExit(3)'")])]}, expect_success=False)
     assert "background workers scratch.beat@1.service" in out and "did not stay up" in out, out[-3000:]
     # Back on the previous unit: the worker that stopped for the failed one runs the old command again.
-    assert wait_for(lambda: unit(host, "scratch.beat@1.service")["ActiveState"] == "active")
+    assert wait_for(lambda: unit(host, "scratch.beat@1.service")["ActiveState"] == "active", timeout=60), \
+        host.run("journalctl -u scratch.beat@1.service --no-pager -n 30").stdout
     assert beat(host, 1).count("graceful") == graceful + 1
     assert wait_for(lambda: beat(host, 1)[-1].startswith("start /srv/scratch/releases/"))
     assert "raise SystemExit" not in host.file("/etc/systemd/system/scratch.beat@.service").content_string

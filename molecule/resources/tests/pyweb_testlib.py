@@ -65,14 +65,28 @@ def run_playbook(playbook, extra_vars=None, expect_success=True, args=(), invent
     succeeded (or failed, with expect_success=False) and return stdout + stderr, since ansible-core
     2.19 prints task failures on stderr."""
     cmd, env, vars_file = playbook_command(playbook, extra_vars, args, inventory)
+    started = time.monotonic()
     try:
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     finally:
         vars_file.unlink()
     output = result.stdout + result.stderr
+    keep_log(playbook, time.monotonic() - started, output)
     assert (result.returncode == 0) == expect_success, (
         f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
     return output
+
+
+def keep_log(playbook, seconds, output):
+    """With PYWEB_PLAYBOOK_LOGS set to a directory, keep each run's output there, named after the
+    test that ran it, with its wall time: where a scenario's time goes, run by run."""
+    directory = os.environ.get("PYWEB_PLAYBOOK_LOGS")
+    if not directory:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "unknown").split(" ")[0].replace("/", "_").replace("::", "-")
+    path = Path(directory) / f"{time.strftime('%H%M%S')}-{seconds:06.1f}s-{Path(str(playbook)).stem}-{test[:150]}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(output)
 
 
 def bridge_address(container):

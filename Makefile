@@ -73,10 +73,10 @@ demo-down: ## Remove the demo container
 # longer beside them, more than the seven minutes the checks take alone.
 test: setup checks molecule ## Run every test: lint, unit (newest and oldest ansible-core), ansible-test sanity, Molecule scenarios (in lanes), benchmark smoke run
 
-# Each of these keeps one core busy, so two at a time on these 2-core machines: lint beside the unit
-# tests, then sanity beside the oldest ansible-core's lint and unit tests (never two ansible-lint
-# at once: each installs the collection into the project's .ansible/). Each one's output is
-# printed whole when it ends.
+# Two at a time: lint beside the unit tests, then sanity beside the oldest ansible-core's lint and
+# unit tests (never two ansible-lint at once: each installs the collection into the project's
+# .ansible/). The unit tests run on every core (pytest-xdist), so when the shorter of a pair ends,
+# the other core does not sit idle. Each one's output is printed whole when it ends.
 checks: venv venv-oldest collection ## lint, unit, sanity and test-oldest, two at a time
 	@$(MAKE) --no-print-directory -j2 --output-sync=target lint unit
 	@$(MAKE) --no-print-directory -j2 --output-sync=target sanity test-oldest
@@ -89,8 +89,8 @@ docs: venv ## Regenerate the variable tables in the READMEs and docs/bad-input.m
 	python scripts/role_docs.py
 	python scripts/bad_input_docs.py
 
-unit: venv ## Fast pytest unit tests (no containers)
-	pytest -q tests/unit
+unit: venv ## Fast pytest unit tests (no containers), on every core
+	pytest -q -n auto tests/unit
 
 sanity: venv ## ansible-test sanity for the collection, on the virtualenv's ansible-core and Python (scripts/sanity.sh)
 	@scripts/sanity.sh

@@ -15,7 +15,7 @@ case "${1:-}" in
   check)
     venv
     log "$("$VENV_OLDEST/bin/ansible" --version | sed -n 1p): ansible-lint and the unit tests"
-    (cd "$PYWEB_ROOT" && PATH="$VENV_OLDEST/bin:$PATH" ansible-lint && PATH="$VENV_OLDEST/bin:$PATH" pytest -q -p no:cacheprovider tests/unit)
+    (cd "$PYWEB_ROOT" && PATH="$VENV_OLDEST/bin:$PATH" ansible-lint && PATH="$VENV_OLDEST/bin:$PATH" pytest -q -n auto -p no:cacheprovider tests/unit)
     ;;
   *) echo "usage: $0 venv|check" >&2; exit 2 ;;
 esac

@@ -5,11 +5,8 @@ written; a run that changes nothing does not run them again; a command that fail
 with the previous release serving and names the step and the command. Runs after test_redeploy.py
 (file order) and leaves sync-api as the demo deploys it."""
 
-import re
-import shutil
-
 from conftest import ROOT, get, wait_for
-from pyweb_testlib import release_independent
+from pyweb_testlib import release_independent, versioned_copy
 
 # Ansible's steps, the same on either release (the converge covers what a release changes).
 pytestmark = release_independent
@@ -36,11 +33,7 @@ def current(host):
 
 def source(tmp_path, version_name):
     """The demo's Flask app with another VERSION: a new release."""
-    src = tmp_path / f"sync_api_{version_name}"
-    shutil.copytree(ROOT / "examples/apps/sync_api", src, ignore=shutil.ignore_patterns("__pycache__"))
-    code = (src / "app.py").read_text()
-    (src / "app.py").write_text(re.sub(r'^VERSION = "1"$', f'VERSION = "{version_name}"', code, flags=re.M))
-    return src
+    return versioned_copy(ROOT / "examples/apps/sync_api", tmp_path / f"sync_api_{version_name}", version_name)
 
 
 def entry(demo, src, commands):

@@ -4,15 +4,13 @@ pyproject.toml project without a requirements file; and an offline wheelhouse in
 --no-index. Each deploys under an app name of its own, so the demo apps stay as they are."""
 
 import hashlib
-import re
-import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
 
 from conftest import ROOT, get, main_pid
-from pyweb_testlib import release_independent
+from pyweb_testlib import release_independent, versioned_copy
 
 EXAMPLE = ROOT / "examples/apps/sync_api"
 
@@ -28,11 +26,7 @@ def deploy(playbook, entry):
 
 def example_copy(tmp_path, version, name="sync_api"):
     """The Flask example with VERSION set to `version`."""
-    src = tmp_path / name
-    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("__pycache__"))
-    code = (src / "app.py").read_text()
-    (src / "app.py").write_text(re.sub(r'^VERSION = "1"$', f'VERSION = "{version}"', code, count=1, flags=re.M))
-    return src
+    return versioned_copy(EXAMPLE, tmp_path / name, version)
 
 
 def sha12(path):

@@ -7,6 +7,8 @@ conftest or test module can `from pyweb_testlib import ...`.
 import base64
 import json
 import os
+import re
+import shutil
 import socket
 import ssl
 import struct
@@ -32,6 +34,15 @@ def named_host(name):
     """A testinfra host for one instance of the running scenario, by inventory name."""
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     return testinfra.get_host(f"ansible://{name}?ansible_inventory={inventory}")
+
+
+def versioned_copy(src, dest, version, code_file="app.py"):
+    """A copy of an app's source tree at dest with `VERSION = "1"` in code_file set to version: a
+    new release of the same app. Returns dest."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    code = (dest / code_file).read_text()
+    (dest / code_file).write_text(re.sub(r'^VERSION = "1"$', f'VERSION = "{version}"', code, count=1, flags=re.M))
+    return dest
 
 
 def wait_for(predicate, timeout=30, interval=0.5):

@@ -1,6 +1,6 @@
 """The worker hooks every gunicorn.conf.py loads (roles/gunicorn/files/pyweb_gunicorn.py): the
 route prefix the proxy stripped reaches WSGI apps as SCRIPT_NAME and ASGI apps as root_path, from
-trusted peers only."""
+trusted peers only; Uvicorn workers get the listening sockets themselves."""
 
 import asyncio
 import importlib.util
@@ -93,3 +93,15 @@ def test_asgi_ignores_untrusted_peers():
 def test_the_asgi_wrapper_is_a_coroutine_function():
     # uvicorn tells ASGI 3 from ASGI 2 apps by this.
     assert asyncio.iscoroutinefunction(hooks.ASGIPrefix(None, []).__call__)
+
+
+def test_uvicorn_workers_get_the_sockets_themselves_not_gunicorns_wrappers():
+    """gunicorn.sock.BaseSocket keeps the socket in .sock; anything else is passed on as it is."""
+    import socket
+    from types import SimpleNamespace
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as inner, \
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as plain:
+        worker = SimpleNamespace(sockets=[SimpleNamespace(sock=inner), plain])
+        hooks.hand_sockets_to_the_loop(worker)
+        assert worker.sockets == [inner, plain]

@@ -103,3 +103,16 @@ def wrap_for_prefix(worker):
     asgi = "uvicorn" in type(worker).__module__ or "asgi" in type(worker).__name__.lower()
     wrapper = ASGIPrefix if asgi else WSGIPrefix
     worker.wsgi = wrapper(worker.wsgi, _allowed(worker.cfg))
+
+
+def hand_sockets_to_the_loop(worker):
+    """post_worker_init for Uvicorn workers: give the event loop the listening sockets themselves.
+
+    Gunicorn hands its workers wrappers around the sockets. uvloop, which Uvicorn runs on when it is
+    installed (uvicorn[standard]), closes the descriptor of a server's socket when the server stops
+    and marks a real socket closed, but cannot mark a wrapper: gunicorn's own close of the wrapper
+    then failed on every reload and stop ("Error while closing socket [Errno 9] Bad file
+    descriptor"), and could have closed another file that took the number meanwhile. With the
+    sockets themselves, uvloop and asyncio both leave nothing to close twice.
+    """
+    worker.sockets = [getattr(sock, "sock", sock) for sock in worker.sockets]

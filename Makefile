@@ -30,6 +30,14 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # scenarios rather than after both.
 # tests/unit/test_scripts.py fails when a scenario is in no lane.
 LANES ?= resilience,cluster,security,nginx,apps@12,granian default,apps,default@12%oldest,make:bench-smoke
+# The test hosts' Debian release: 13 (trixie) unless set; `make molecule-default PYWEB_DEBIAN=12`
+# runs one scenario on bookworm.
+export PYWEB_DEBIAN ?= 13
+export PYWEB_IMAGE ?= pyweb/debian$(PYWEB_DEBIAN)-systemd:latest
+comma := ,
+# Every release the lanes run on: PYWEB_DEBIAN and each @RELEASE in LANES (without a %venv
+# suffix); `make image` builds each. tests/unit/test_scripts.py checks that this finds 12 and 13.
+RELEASES := $(sort $(PYWEB_DEBIAN) $(foreach entry,$(subst $(comma), ,$(LANES)),$(if $(findstring @,$(entry)),$(firstword $(subst %, ,$(lastword $(subst @, ,$(entry))))))))
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 

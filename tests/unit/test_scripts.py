@@ -102,3 +102,11 @@ def test_shared_platform_is_the_create_step_of_every_scenario():
     assert config["provisioner"]["playbooks"]["create"] == "../resources/create.yml"
     platform = load_yaml(ROOT / "molecule" / "resources" / "vars" / "platform.yml")["pyweb_platform"]
     assert "SYS_RESOURCE" not in platform["capabilities"] and "privileged" not in platform
+
+
+def test_make_image_builds_every_release_the_lanes_run_on():
+    """`make setup` builds the images through RELEASES: when it comes out empty, a bare machine
+    has no test-host image and every scenario fails at its create step."""
+    result = subprocess.run(["make", "--no-print-directory", "-n", "image"], cwd=ROOT, capture_output=True,
+                            check=True, text=True)
+    assert "for release in 12 13;" in result.stdout

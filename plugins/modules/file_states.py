@@ -45,6 +45,15 @@ options:
     type: list
     elements: str
     default: []
+  accounts:
+    description:
+      - User names whose account to report (from the passwd, group and shadow databases), so that
+        a caller can leave an account that is already as it wants alone without asking again.
+      - Of the password only whether it is exactly C(!) (locked, never set) is returned, never
+        the hash.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -68,6 +77,12 @@ matches:
   description: For each pattern of I(globs), the paths that match it, sorted.
   returned: always
   type: dict
+accounts:
+  description: For each name of I(accounts), C(exists) and, when it does, its uid, primary group (name
+    and gid), home, shell and C(password_locked) (its shadow password is exactly C(!)).
+  returned: always
+  type: dict
+  sample: {shop: {exists: true, uid: 996, gid: 996, group: shop, home: /srv/shop, shell: /usr/sbin/nologin, password_locked: true}}
 states:
   description: One entry per path, keyed by the path.
   returned: always
@@ -143,6 +158,31 @@ def listing(path):
     return entries
 
 
+def shadow_password(name, path="/etc/shadow"):
+    """The password field of one account (None when the account has no shadow entry). Read here, not
+    with the spwd module, which Python 3.13 no longer has."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.rstrip("\n").split(":")
+                if fields[0] == name and len(fields) > 1:
+                    return fields[1]
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def account(name, shadow_path="/etc/shadow"):
+    """One user account as the passwd, group and shadow databases hold it."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return {"exists": False}
+    return {"exists": True, "uid": entry.pw_uid, "gid": entry.pw_gid, "group": _name(grp.getgrgid, entry.pw_gid),
+            "home": entry.pw_dir, "shell": entry.pw_shell,
+            "password_locked": shadow_password(name, shadow_path) == "!"}
+
+
 def read(path):
     try:
         with open(path, encoding="utf-8") as handle:
@@ -156,6 +196,7 @@ def main():
     module = AnsibleModule(
         argument_spec={"paths": list_of_paths, "list": list_of_paths, "read": list_of_paths,
                        "globs": {"type": "list", "elements": "str", "default": []},
+                       "accounts": {"type": "list", "elements": "str", "default": []},
                        "checksum_algorithm": {"type": "str", "choices": ["sha1", "sha256"], "default": "sha1"}},
         supports_check_mode=True,
     )
@@ -164,7 +205,9 @@ def main():
     listings = {path: listing(path) for path in module.params["list"]}
     contents = {path: text for path in module.params["read"] if (text := read(path)) is not None}
     matches = {pattern: sorted(glob.glob(pattern)) for pattern in module.params["globs"]}
-    module.exit_json(changed=False, states=states, listings=listings, contents=contents, matches=matches)
+    accounts = {name: account(name) for name in module.params["accounts"]}
+    module.exit_json(changed=False, states=states, listings=listings, contents=contents, matches=matches,
+                     accounts=accounts)
 
 
 if __name__ == "__main__":

@@ -229,3 +229,22 @@ def test_a_failed_validate_after_other_writes_reports_them_and_stops(play, tmp_p
     assert result["files"][str(first)]["changed"] and first.read_text() == "1\n"
     assert not second.exists() and not third.exists()
     assert not list(tmp_path.glob(".second.*")), "the candidate file is cleaned up"
+
+
+file_states = load_plugin(ROOT / "plugins" / "modules" / "file_states.py")
+
+
+def test_file_states_reports_an_account_without_its_password_hash(tmp_path):
+    """The account of the user running the tests, and only whether a shadow password is exactly "!"."""
+    import pwd  # pylint: disable=import-outside-toplevel
+    me = pwd.getpwuid(os.getuid())
+    shadow = tmp_path / "shadow"
+    shadow.write_text(f"other:$y$j9T$hash:1::::::\n{me.pw_name}:!:20000:0:99999:7:::\n")
+    found = file_states.account(me.pw_name, str(shadow))
+    assert found == {"exists": True, "uid": me.pw_uid, "gid": me.pw_gid, "group": found["group"],
+                     "home": me.pw_dir, "shell": me.pw_shell, "password_locked": True}
+    shadow.write_text(f"{me.pw_name}:$y$j9T$hash:20000:0:99999:7:::\n")
+    assert file_states.account(me.pw_name, str(shadow))["password_locked"] is False
+    assert "hash" not in json.dumps(file_states.account(me.pw_name, str(shadow)))
+    assert file_states.account("no-such-user-pyweb") == {"exists": False}
+    assert file_states.shadow_password("x", str(tmp_path / "missing")) is None

@@ -57,7 +57,9 @@ molecule_created() {
   return 1
 }
 
-# apt_install PKG...: install Debian packages that are missing; no-op when all are present.
+# apt_install PKG...: install Debian packages that are missing; no-op when all are present. One
+# script at a time (`make test` prepares the hosts beside the checks): apt and dpkg refuse a
+# second caller instead of waiting for the first, so each waits here for the lock of this project.
 apt_install() {
   local missing=() pkg
   for pkg in "$@"; do
@@ -65,8 +67,9 @@ apt_install() {
   done
   ((${#missing[@]})) || return 0
   local logfile="$PYWEB_LOG_DIR/apt.log"
-  run_logged "apt-get update" "$logfile" apt-get update
-  run_logged "apt-get install ${missing[*]}" "$logfile" \
+  mkdir -p "$PYWEB_STATE_DIR"
+  run_logged "apt-get update" "$logfile" flock "$PYWEB_STATE_DIR/apt.lock" apt-get update
+  run_logged "apt-get install ${missing[*]}" "$logfile" flock "$PYWEB_STATE_DIR/apt.lock" \
     env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 

@@ -49,7 +49,8 @@ def load_spec(role: str) -> dict:
 
 def _entry_options() -> dict:
     module = load_plugin(ROOT / "plugins" / "filter" / "pyweb_apps.py")
-    return module.entry_options(load_spec("app")["options"], load_spec("gunicorn")["options"])
+    return module.entry_options(load_spec("app")["options"], load_spec("gunicorn")["options"],
+                                load_spec("nginx")["options"]["nginx_sites"]["options"])
 
 
 class _IndentedDumper(yaml.SafeDumper):
@@ -63,7 +64,7 @@ def apps_spec_text() -> str:
     """roles/apps/meta/argument_specs.yml with its `entry` entry point generated."""
     specs = yaml.safe_load(APPS_SPEC.read_text())
     specs["argument_specs"]["entry"] = {
-        "short_description": "One app entry of pyweb_apps (generated from the app and gunicorn roles' specs).",
+        "short_description": "One app entry of pyweb_apps (generated from the app, gunicorn and nginx roles' specs).",
         "description": [
             "Each key sets the app or gunicorn role variable of the same name with its role prefix "
             "(timeout sets gunicorn_timeout); a key both roles have (name, mode, user, group) sets "
@@ -71,7 +72,10 @@ def apps_spec_text() -> str:
             "the role's default. Not in an entry: app_base_dir, app_config_dir, gunicorn_config_dir "
             "and gunicorn_reserved_memory_mb (the host's layout, set them in group_vars), and "
             "app_rollback, gunicorn_app_dir, gunicorn_environment_files and gunicorn_secret_values "
-            "(derived from the entry), app_switch and gunicorn_release_dir (set by the deploy's steps).",
+            "(derived from the entry), app_switch and gunicorn_release_dir (set by the deploy's steps). "
+            "routes, static and site set no role variable: the proxy play derives the app's upstream "
+            "and Nginx locations from them (their keys are those of a site's routes and static in the "
+            "nginx role).",
         ],
         "options": _entry_options(),
     }

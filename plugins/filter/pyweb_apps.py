@@ -60,10 +60,42 @@ def _entry_vars(role_options: Mapping[str, Mapping]) -> dict[str, list[str]]:
     return keys
 
 
-def entry_options(app_options: Mapping, gunicorn_options: Mapping) -> dict:
-    """The argument spec of one app entry, from the app and gunicorn roles' specs."""
+# The entry keys that declare the app's place in Nginx (plugins/filter/pyweb_proxy.py derives the
+# upstream and locations from them); they set no role variable.
+PROXY_KEYS = ("routes", "static", "site")
+
+
+def _proxy_options(route_options: Mapping, static_options: Mapping) -> dict:
+    """The entry's routes, static and site keys: a route takes the keys of a route of nginx_sites
+    but its upstream (the app's own); a static folder is one of the release's folders."""
+    route = {key: value for key, value in plain(route_options).items() if key != "upstream"}
+    static = {key: value for key, value in plain(static_options).items() if key != "root"}
+    static["dir"] = {"type": "str", "default": "static",
+                     "description": "Folder of the release (relative to its top) whose files are served at path."}
+    return {
+        "routes": {"type": "list", "elements": "dict", "default": [], "options": route, "description": (
+            "Path prefixes of the load balancers' sites proxied to this app; each takes the keys of a route "
+            "of nginx_sites (the nginx role) but upstream, which is the app's own: its socket or TCP bind on "
+            "a load balancer that runs it, else the TCP bind of every app host that runs it. Derived by "
+            "the proxy play (playbooks/proxy.yml); a path another route or static location serves is refused.")},
+        "static": {"type": "list", "elements": "dict", "default": [], "options": static, "description": (
+            "Folders of the current release that Nginx serves from disk on a load balancer that runs the app "
+            "(root is <app_base_dir>/<name>/current/<dir>/); the keys of a static location of nginx_sites, "
+            "with dir instead of root.")},
+        "site": {"type": "str", "default": "", "description": (
+            "Name of the nginx_sites entry that gets the routes and static folders; empty means the only "
+            "site of the load balancer.")},
+    }
+
+
+def entry_options(app_options: Mapping, gunicorn_options: Mapping, site_options: Mapping | None = None) -> dict:
+    """The argument spec of one app entry, from the app and gunicorn roles' specs, and the routes
+    and static keys from the nginx role's site spec (``site_options``: nginx_sites' options)."""
     role_options = {"app": plain(app_options), "gunicorn": plain(gunicorn_options)}
     options = {}
+    if site_options:
+        site_options = plain(site_options)
+        options.update(_proxy_options(site_options["routes"]["options"], site_options["static"]["options"]))
     for key, variables in sorted(_entry_vars(role_options).items()):
         role_vars = [role_options[var.split("_", 1)[0]][var] for var in variables]
         first = role_vars[0]
@@ -79,7 +111,7 @@ def entry_options(app_options: Mapping, gunicorn_options: Mapping) -> dict:
         older = "".join(f" Also accepted as `{alias}`, its older name." for alias in ALIASES.get(key, []))
         option["description"] = f"{description} Sets {' and '.join(variables)}.{older}"
         options[key] = option
-    return options
+    return dict(sorted(options.items()))
 
 
 def _canonical(key):
@@ -151,6 +183,16 @@ def pyweb_app_problems(app_lists: Mapping, options: Mapping, limit=None) -> list
         if commands is not None and not isinstance(commands, (list, tuple)):
             problems.append(f"{label}.release_commands must be a list of commands (one string each); "
                             f"got a {_kind(commands)}.")
+        # The keys of nginx_sites that an entry's own routes and static folders derive.
+        for key, derived, why in (
+                ("routes", "upstream", "go to the app itself, so they take no upstream; a route to another "
+                                       "upstream belongs in nginx_sites"),
+                ("static", "root", "are folders of its release (dir), so they take no root; a folder elsewhere "
+                                   "belongs in nginx_sites")):
+            items = entry.get(key) if isinstance(entry.get(key), list) else []
+            for item in items:
+                if isinstance(item, Mapping) and derived in item:
+                    problems.append(f"{label}.{key}[{item.get('path', '?')}]: an entry's {key} {why}.")
         # Secret values never reach a message: their type is checked here, not by the validator.
         checked = {_canonical(key): plain(value) for key, value in entry.items() if key in known}
         for key, option in options.items():

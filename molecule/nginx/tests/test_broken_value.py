@@ -9,6 +9,8 @@ import pytest
 
 from conftest import SNAPSHOT, WORKERS, converge
 
+# A site replaced by an extra variable keeps the name pyweb: the demo's app entries put their routes
+# there (site: pyweb), and a site of another name would fail on that first.
 CASES = {
     # Rejected by nginx -t on the candidate nginx.conf (template validate).
     "main config": ({"nginx_client_max_body_size": "lots"}, "invalid value"),
@@ -19,13 +21,13 @@ CASES = {
     # Rejected by the cross-field checks before anything is touched.
     "unknown zone": ({"nginx_limit_req_zones": []}, "nginx_limit_req_zones"),
     "unknown upstream": (
-        {"nginx_sites": [{"name": "x", "server_names": ["x.test"],
+        {"nginx_sites": [{"name": "pyweb", "server_names": ["x.test"],
                           "routes": [{"path": "/api/", "upstream": "nope"}]}]},
-        "nginx_sites[x].routes[/api/]",
+        "nginx_sites[pyweb].routes[/api/]",
     ),
     "tls without a certificate source": (
-        {"nginx_sites": [{"name": "x", "server_names": ["x.test"], "tls": {"enabled": True, "source": "files"}}]},
-        "nginx_sites[x].tls is enabled without a usable certificate source",
+        {"nginx_sites": [{"name": "pyweb", "server_names": ["x.test"], "tls": {"enabled": True, "source": "files"}}]},
+        "nginx_sites[pyweb].tls is enabled without a usable certificate source",
     ),
     # A renewal window as long as the validity would sign the certificates again on every run.
     "renewal window too long": (
@@ -33,7 +35,7 @@ CASES = {
         "nginx_tls_selfsigned_renew_days must be at least 1 and less than nginx_tls_selfsigned_days (365); got 365",
     ),
     "duplicate path": (
-        {"nginx_sites": [{"name": "x", "server_names": ["x.test"],
+        {"nginx_sites": [{"name": "pyweb", "server_names": ["x.test"],
                           "routes": [{"path": "/a/", "upstream": "sync_api"}, {"path": "/a/", "upstream": "async_api"}]}]},
         "each path once",
     ),

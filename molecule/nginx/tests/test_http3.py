@@ -86,11 +86,11 @@ def test_no_quic_listener_on_debian_12(host, debian12):
 def test_http3_is_refused_on_debian_12_before_anything_changes(host, debian12):
     files_before = host.run(SNAPSHOT).stdout
     workers_before = host.run(WORKERS).stdout
-    site = {"name": "h3", "server_names": ["h3.test"], "http3": True, "tls": {"enabled": True}}
+    site = {"name": "pyweb", "server_names": ["h3.test"], "http3": True, "tls": {"enabled": True}}
 
     output = converge({"nginx_sites": [site]}, expect_success=False)
 
-    assert ("nginx_sites[h3].http3 is on, but this host runs Debian 12" in output
+    assert ("nginx_sites[pyweb].http3 is on, but this host runs Debian 12" in output
             and "Debian 12's nginx 1.22 has no HTTP/3 module; HTTP/3 needs Debian 13 or later." in output), output[-3000:]
     assert host.run(SNAPSHOT).stdout == files_before
     assert host.run(WORKERS).stdout == workers_before

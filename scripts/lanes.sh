@@ -30,17 +30,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LANES_DIR="$PYWEB_STATE_DIR/lanes"
-# Two runs on one state directory would install their collections into the same lane homes and
-# write the same logs: the second refuses at once (run it from its own checkout instead). A PID
-# file, not a lock held open: the lanes' children (Molecule, SSH masters) would inherit a lock.
-LANES_PID="$PYWEB_STATE_DIR/lanes.pid"
-mkdir -p "$PYWEB_STATE_DIR"
-if [[ -f $LANES_PID ]] && kill -0 "$(cat "$LANES_PID")" 2>/dev/null; then
-  fail "lanes" "" "scripts/lanes.sh (PID $(cat "$LANES_PID")) runs with the state directory $PYWEB_STATE_DIR;" \
-    "wait for it, or run from another checkout"
-fi
-echo $$ >"$LANES_PID"
-trap 'rm -f "$LANES_PID"' EXIT
 SUMMARY="$PYWEB_LOG_DIR/lanes.txt"
 TAIL_LINES="${PYWEB_LANE_TAIL:-60}"
 
@@ -83,10 +72,24 @@ destroy_all() {
   done
 }
 
+# Two runs on one state directory would install their collections into the same lane homes and
+# write the same logs: the second refuses at once (run it from its own checkout instead). A PID
+# file, not a lock held open: the lanes' children (Molecule, SSH masters) would inherit a lock.
+LANES_PID="$PYWEB_STATE_DIR/lanes.pid"
+claim_state_dir() {
+  mkdir -p "$PYWEB_STATE_DIR"
+  if [[ -f $LANES_PID ]] && kill -0 "$(cat "$LANES_PID")" 2>/dev/null; then
+    fail "lanes" "" "scripts/lanes.sh (PID $(cat "$LANES_PID")) runs with the state directory $PYWEB_STATE_DIR;" \
+      "wait for it, or run from another checkout"
+  fi
+  echo $$ >"$LANES_PID"
+  trap 'rm -f "$LANES_PID"' EXIT
+}
+
 USAGE="usage: $0 LANE... | --destroy (LANE: scenario[@release][,scenario[@release]...])"
 case "${1:-}" in
   "") echo "$USAGE" >&2; exit 2 ;;
-  --destroy) destroy_all; exit 0 ;;
+  --destroy) claim_state_dir; destroy_all; exit 0 ;;
   -*) echo "$USAGE" >&2; exit 2 ;;
 esac
 
@@ -178,6 +181,7 @@ run_lane() {
 
 # Each lane is a background job in a process group of its own (set -m), so an interrupt stops
 # exactly the lanes started here, with their molecule and ansible children.
+claim_state_dir
 rm -rf "$LANES_DIR"
 set -m
 pids=()

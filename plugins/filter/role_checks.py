@@ -35,6 +35,9 @@ ARCHIVE = re.compile(r".*\.(tar\.gz|tgz|zip)$")
 PACKAGE = re.compile(r".*\.(whl|tar\.gz|zip)$")
 # The variables the app sets from app_name, app_mode and app_base_dir.
 RESERVED_ENV = ("APP_NAME", "APP_ENV", "APP_DATA_DIR")
+# Variables the servers read as settings, over the config the gunicorn role writes and checks:
+# Gunicorn's command line in a variable, and Granian's options (GRANIAN_WORKERS, ...).
+SERVER_ENV = re.compile(r"^(GUNICORN_CMD_ARGS|GRANIAN_[A-Z0-9_]+)$")
 
 UNIX_BIND = re.compile(r"^unix:/[^ ]+\.sock$")
 TCP_BIND = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")
@@ -135,6 +138,12 @@ def app_role_problems(v: Mapping) -> list:
     if reserved:
         problems.append(f"app_env/app_secrets keys: {', '.join(reserved)} come from app_name, app_mode and "
                         "app_base_dir; leave them out of app_env.")
+    for var in ("app_env", "app_secrets"):
+        settings = sorted(str(key) for key in (v[var] or {}) if SERVER_ENV.match(str(key)))
+        if settings:
+            problems.append(f"app_env/app_secrets keys: {', '.join(settings)} in {var} would override the server "
+                            "settings the gunicorn role writes and checks; set them with the entry's keys "
+                            "(workers, timeout, ...: the gunicorn_* variables) instead.")
     problems += env_value_problems(v["app_env"], "env (app_env)")
     problems += env_value_problems(v["app_secrets"], "secrets (app_secrets)")
     if building:

@@ -83,3 +83,6 @@ def test_a_failing_migration_never_goes_live_and_leaves_the_database_as_it_was(h
     assert host.file("/srv/ledger/current").linked_to == current
     assert get(host, "ledger", "/health") == (200, {"schema": "0002", "expects": "0002"})
     assert schema(host) == before
+    print(f"failing migration 0003: deploy failed at its release command, current stayed "
+          f"{current.rsplit('/', 1)[-1]}, the app answers schema 0002, the database schema is unchanged "
+          f"({len(before)} lines)")

@@ -68,3 +68,22 @@ def test_a_host_failing_its_health_gate_is_rolled_back_and_the_rollout_stops(lb,
     assert versions_by_host(get_json) == {"pyweb-app1": "2", "pyweb-app2": "2"}
     assert "Hosts after it were not touched." in out
     assert [s for s in statuses if s != "200"] == []
+
+
+def test_a_host_whose_new_environment_breaks_the_app_is_switched_back_and_the_rollout_stops(
+        lb, app_hosts, get_json, playbook, workdir):
+    """The code that serves, with one new environment value that no Python starts with (a typo'd
+    encoding): the first host's import check runs with it and fails, its environment is put back,
+    and the second host never sees the value."""
+    extra = sync_api(workdir, "v2-bad-env", with_version("2"))
+    extra["pyweb_apps__sync_app"][0]["env"] = {"PYTHONIOENCODING": "utf-9"}
+    with steady_load(lb, "/sync-api/hello") as statuses:
+        out = playbook("rolling_deploy.yml", extra, expect_success=False)
+    assert "pyweb-app1 failed its deploy" in out
+    assert "unknown encoding: utf-9" in out, "the play should show why the app did not start"
+    assert "Hosts after it were not touched." in out
+    assert versions_by_host(get_json) == {"pyweb-app1": "2", "pyweb-app2": "2"}
+    for name, host in app_hosts.items():
+        environment = host.file("/etc/pyweb/sync-api/environment").content_string
+        assert "PYTHONIOENCODING" not in environment, f"{name} kept the broken environment"
+    assert [s for s in statuses if s != "200"] == []

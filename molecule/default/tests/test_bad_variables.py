@@ -177,7 +177,10 @@ def shared_inventory(cases):
     # The same container under another inventory name: the docker connection takes its name from
     # ansible_host.
     connection = {**(connection or {}), "ansible_host": name}
-    cases_hosts = {case_host(case): {**connection, **extra_vars(case["set"])} for case in cases}
+    # Each case host is its own load balancer's only app host: the routes of one case's entries
+    # must not reach another case's Nginx.
+    cases_hosts = {case_host(case): {**connection, "pyweb_proxy_app_hosts": [case_host(case)],
+                                     **extra_vars(case["set"])} for case in cases}
     path = source.with_name("bad-variables.yml")
     path.write_text(yaml.safe_dump({"all": {"hosts": cases_hosts, "children": {
         "lb": {"hosts": dict.fromkeys(cases_hosts)}, "app": {"hosts": dict.fromkeys(cases_hosts)}}}}))

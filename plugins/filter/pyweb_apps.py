@@ -35,6 +35,7 @@ ROLES = ("app", "gunicorn")
 # group_vars); the others are derived from the entry and the run.
 HOST_WIDE = ("app_base_dir", "app_config_dir", "gunicorn_config_dir", "gunicorn_reserved_memory_mb")
 DERIVED = ("app_host_src_types", "app_rollback", "app_server_packages", "app_switch", "gunicorn_app_dir",
+           "gunicorn_host_servers",
            "gunicorn_environment_files", "gunicorn_release_dir", "gunicorn_resume", "gunicorn_secret_values")
 
 # Older spellings an entry key may still be written as (Ansible's role argument specs have no
@@ -263,6 +264,7 @@ def pyweb_app_role_vars(entries, options, app_options, gunicorn_options, host_va
         resolved["app_switch"] = True
         # The host-wide step runs once for all apps (roles/apps/tasks/main.yml); per app, its own type.
         resolved["app_host_src_types"] = []
+        resolved["gunicorn_host_servers"] = []
         resolved["gunicorn_release_dir"] = ""
         resolved["gunicorn_resume"] = False
         resolved["gunicorn_app_dir"] = f"{base_dir}/{name}"

@@ -214,8 +214,8 @@ def test_pruning_keeps_the_current_and_the_last_releases_of_the_history():
     assert sorted(plan["prune"]) == ["B", "C", "D"]
 
 
-def readme_playbook():
-    """The playbook of the README's "Quick start: your own app" section."""
+def readme_inventory():
+    """The inventory of the README's "Quick start: your own app" section."""
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## Quick start: your own app"):]
     block = section[section.index("```yaml\n") + len("```yaml\n"):]
@@ -223,19 +223,28 @@ def readme_playbook():
 
 
 def test_the_readme_example_passes_every_check_it_would_meet():
-    """What the README tells a new user to write is accepted by the entry spec, the nginx role's
-    spec, and names roles the collection has."""
+    """What the README tells a new user to write is accepted by the entry spec and the nginx
+    role's spec, puts its one host in both groups the site playbook deploys, and derives the
+    app's Nginx routes without a problem."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-    play = readme_playbook()[0]
-    roles = [role["role"] for role in play["roles"]]
-    assert roles == ["pyweb.stack.apps", "pyweb.stack.nginx"]
-    for role in roles:
-        assert (ROOT / "roles" / role.rsplit(".", 1)[1] / "tasks" / "main.yml").exists()
-    assert problems(*play["vars"]["pyweb_apps"]) == []
-    nginx = {key: value for key, value in play["vars"].items() if key.startswith("nginx_")}
+    inventory = readme_inventory()["all"]
+    groups = inventory["children"]
+    assert set(groups["lb"]["hosts"]) == set(groups["app"]["hosts"]) == {"web1.example.com"}
+    variables = inventory["vars"]
+    assert problems(*variables["pyweb_apps"]) == []
+    entry = variables["pyweb_apps"][0]
+    assert entry["routes"] and entry["static"] and entry["release_commands"]
+    assert entry["background_workers"] and entry["timers"]
+    nginx = {key: value for key, value in variables.items() if key.startswith("nginx_")}
     result = ArgumentSpecValidator(role_options("nginx")).validate(nginx)
     assert result.error_messages == []
+    proxy = load_plugin(ROOT / "plugins/filter/pyweb_proxy.py")
+    host = {"web1.example.com": {"pyweb_apps": variables["pyweb_apps"]}}
+    derived = proxy.pyweb_proxy_config(proxy.pyweb_app_routes(host, ["web1.example.com"]), "web1.example.com",
+                                       [], nginx["nginx_sites"])
+    assert derived["problems"] == []
+    assert derived["upstreams"] == [{"name": "shop", "servers": [{"address": "unix:/run/gunicorn/shop.sock"}]}]
 
 
 def app_lists(path):

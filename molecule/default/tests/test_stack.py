@@ -94,3 +94,13 @@ def test_nginx_drops_an_idle_upstream_connection_before_gunicorn_does(host, http
     closed_after = time.monotonic() - answered
     # Nginx closes at 4 s (nginx_upstreams[].keepalive_timeout), Gunicorn would at 5 s.
     assert closed_after < 4.8, f"the idle upstream connection lasted {closed_after:.1f} s"
+
+
+GRANIAN_FILES = ("/etc/gunicorn/pyweb_granian.py", "/usr/local/sbin/pyweb-granian-check",
+                 "/usr/local/sbin/pyweb-granian-reload", "/usr/local/sbin/pyweb-granian-listening")
+
+
+def test_a_host_without_granian_apps_has_no_granian_files(host):
+    """Both demo apps run Gunicorn: Granian's loader and helpers are not installed."""
+    assert host.file("/usr/local/sbin/pyweb-gunicorn-check").exists
+    assert [path for path in GRANIAN_FILES if host.file(path).exists] == []

@@ -295,3 +295,10 @@ def test_on_tcp_granian_is_started_only_once_it_holds_its_own_port(host):
     finally:
         host.run("systemctl stop %s", holder)
         run_playbook("apps.yml", {"pyweb_apps": [dict(tcp, state="absent")], **limit})
+
+
+def test_a_host_with_a_granian_app_has_its_loader_and_helpers(host):
+    """Installed because an app of the host runs Granian (a host without one has none of them)."""
+    for path in ("/etc/gunicorn/pyweb_granian.py", "/usr/local/sbin/pyweb-granian-check",
+                 "/usr/local/sbin/pyweb-granian-reload", "/usr/local/sbin/pyweb-granian-listening"):
+        assert host.file(path).is_file, path

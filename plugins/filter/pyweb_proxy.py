@@ -59,7 +59,7 @@ def pyweb_app_routes(hostvars, app_hosts) -> list[dict]:
     ``bind`` is where the app listens (the entry's ``bind``, else the host's ``gunicorn_bind``,
     else its unix socket); ``address`` is how another host reaches a TCP bind (a wildcard bind
     takes the host's ``ansible_host``, else its inventory name)."""
-    found = []
+    found, seen = [], set()
     for host in app_hosts:
         host_vars = hostvars[host]
         for list_name in _lists(host_vars):
@@ -72,6 +72,9 @@ def pyweb_app_routes(hostvars, app_hosts) -> list[dict]:
                 if not (entry.get("routes") or entry.get("static")):
                     continue
                 name = str(entry.get("name"))
+                if (host, name) in seen:
+                    continue  # two entries of one name: the apps role's checks refuse them by name
+                seen.add((host, name))
                 bind = str(entry.get("bind") or _host_bind(host_vars) or DEFAULT_BIND.format(name=name))
                 address = ""
                 if not bind.startswith("unix:"):

@@ -138,6 +138,14 @@ def test_ambiguous_routes_are_refused_by_name(sites, upstreams, entries, expecte
     assert expected in problems, problems
 
 
+def test_a_name_twice_on_one_host_is_left_to_the_apps_checks():
+    """The apps role refuses two entries of one name on a host, naming both; the routes are not
+    "routed differently" on one host."""
+    result = config({"web1": {"pyweb_apps": [app("shop", ["/shop/"]), app("shop", ["/store/"])]}})
+    assert result["problems"] == []
+    assert [route["path"] for route in result["sites"][0]["routes"]] == ["/shop/"]
+
+
 def test_one_app_routed_differently_on_two_hosts_is_refused():
     hosts = {"lb1": {"app": False},
              "a1": {"pyweb_apps": [app("shop", ["/shop/"], bind="0.0.0.0:80")]},

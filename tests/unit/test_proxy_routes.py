@@ -199,3 +199,26 @@ def test_entry_routes_take_the_nginx_route_keys_but_upstream():
 def test_entry_route_mistakes_are_named(entry, expected):
     problems = contract.pyweb_app_problems({"pyweb_apps": [app("shop", **entry)]}, entry_options())
     assert any(expected in problem for problem in problems), problems
+
+
+# Every single-host inventory the project ships or tests with (group_vars/all holding both the apps
+# and the sites): its entries' routes and its own routes go together without a second owner.
+SINGLE_HOST_VARS = sorted(
+    path for path in [ROOT / "inventory/demo/group_vars/all", *ROOT.glob("molecule/*/group_vars/all"),
+                      ROOT / "bench/inventory/group_vars/all"]
+    if any("nginx_sites" in (yaml.safe_load(p.read_text()) or {}) for p in path.glob("*.yml")))
+
+
+@pytest.mark.parametrize("path", SINGLE_HOST_VARS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_single_host_inventories_derive_their_routes_without_a_problem(path):
+    variables = {}
+    for file in sorted(path.glob("*.yml")):
+        variables.update(yaml.safe_load(file.read_text()) or {})
+    lists = {name: value for name, value in variables.items() if contract.LIST_NAME.match(name)}
+    result = config({"host": lists}, lb="host", upstreams=variables.get("nginx_upstreams"),
+                    sites=variables["nginx_sites"])
+    assert result["problems"] == []
+    names = {upstream["name"] for upstream in result["upstreams"]}
+    for site in result["sites"]:
+        for route in site.get("routes") or []:
+            assert route["upstream"] in names, (site["name"], route)

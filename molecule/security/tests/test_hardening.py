@@ -40,6 +40,38 @@ def test_unit_exposure_is_at_most_two(host, app):
     assert score <= 2.0, out.splitlines()[-1]
 
 
+def assert_sandbox_writes(host, pid, writable, read_only):
+    """Write a probe file in each folder from the mount namespace of process `pid`, as full root (a
+    read-only mount refuses even that), and remove it: the writable folders take it, the read-only
+    ones refuse it."""
+    def touch(folder):
+        probe = f"{folder}/.pyweb-sandbox-probe"
+        result = host.run("nsenter --target %s --mount -- touch %s", str(pid), probe)
+        host.run("rm -f %s", probe)
+        return result
+
+    for folder in writable:
+        result = touch(folder)
+        assert result.rc == 0, f"{folder}: {result.stderr}"
+    for folder in read_only:
+        result = touch(folder)
+        assert result.rc != 0 and "Read-only file system" in result.stderr, f"{folder}: {result.rc} {result.stderr}"
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_app_sees_a_read_only_run_but_its_data_and_metrics_folders(host, app):
+    """ProtectSystem=strict alone left /run writable in these containers; the unit says
+    ReadOnlyPaths=/run, and the folders the app writes stay writable: its data directory and its
+    metrics directory, a RuntimeDirectory= under /run."""
+    pid = int(host.check_output("systemctl show --property MainPID --value %s.service", app))
+    assert pid > 0, f"{app}.service has no main process"
+    assert host.check_output("systemctl show --property ReadOnlyPaths --value %s.service", app) == "/run"
+    writable = [f"/srv/{app}/shared", f"/run/{app}-metrics"]
+    read_only = ["/run", "/run/gunicorn", "/run/systemd", "/etc", "/usr/local", f"/srv/{app}/current/"]
+    assert_sandbox_writes(host, pid, writable, read_only)
+    record("app sandbox", app, {"writable": writable, "read-only": read_only})
+
+
 # ---- Nginx's systemd sandbox (roles/nginx, nginx_systemd_hardening) -----------------------------
 # Debian's nginx.service rates 9.6; the role's drop-in brings it down while Nginx keeps serving,
 # logging and reloading. The master stays root (it binds 80 and 443), the workers www-data.
@@ -128,24 +160,11 @@ def test_nginx_master_is_root_and_workers_are_www_data_inside_the_sandbox(host):
 
 
 def test_nginx_sees_a_read_only_system_but_its_logs_temp_folders_and_pid(host):
-    """Write a probe file in the master's mount namespace (as full root: a read-only mount refuses
-    even that) in each folder; home folders are empty there."""
+    """A probe file in each folder of the master's mount namespace; home folders are empty there."""
     master, _unused = nginx_processes(host)
-
-    def touch(folder):
-        probe = f"{folder}/.pyweb-sandbox-probe"
-        result = host.run("nsenter --target %s --mount -- touch %s", str(master), probe)
-        host.run("rm -f %s", probe)
-        return result
-
     writable = ["/var/log/nginx", "/var/lib/nginx", "/run/nginx"]
     read_only = ["/etc/nginx", "/etc/nginx/tls", "/srv/sync-api", "/run", "/run/gunicorn", "/usr/local", "/var/cache"]
-    for folder in writable:
-        result = touch(folder)
-        assert result.rc == 0, f"{folder}: {result.stderr}"
-    for folder in read_only:
-        result = touch(folder)
-        assert result.rc != 0 and "Read-only file system" in result.stderr, f"{folder}: {result.rc} {result.stderr}"
+    assert_sandbox_writes(host, master, writable, read_only)
     host.run("touch /root/.pyweb-home-probe")
     try:
         assert host.run("nsenter --target %s --mount -- test -e /root/.pyweb-home-probe", str(master)).rc != 0

@@ -54,3 +54,11 @@ def test_what_the_services_write_under_run_is_a_more_specific_path():
     assert "RuntimeDirectory={{ __gunicorn_metrics_dir | basename }}" in (UNITS / "gunicorn.service.j2").read_text()
     assert templated("{{ __gunicorn_granian_socket_dir }}") == "/run/granian/shop"
     assert "ReadWritePaths=-{{ __gunicorn_granian_socket_dir }}" in (UNITS / "granian.service.j2").read_text()
+
+
+@pytest.mark.parametrize("run", ["/run", "/run/"])
+def test_run_itself_in_the_writable_paths_stays_writable(run):
+    # For one path both read-only and writable, systemd keeps it read-only: /run is left out.
+    sandbox = templated("{{ __gunicorn_sandbox }}", gunicorn_read_write_paths=[run])
+    assert f"ReadWritePaths={run}" in sandbox
+    assert not [prop for prop in sandbox if prop.startswith("ReadOnlyPaths=")]

@@ -67,6 +67,17 @@ def role_template_vars(role: str) -> dict:
             **trusted(load_yaml(role_dir / "vars" / "main.yml"))}
 
 
+def gunicorn_templated(expression: str, **overrides):
+    """An expression of the gunicorn role's variables for an app "shop" in /srv/shop, rendered by
+    Ansible's templating (overrides: other variables and facts, such as __gunicorn_release)."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    variables = {**role_template_vars("gunicorn"), "gunicorn_name": "shop", "gunicorn_app_dir": "/srv/shop",
+                 **overrides}
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+
+
 def render_template(path: Path, variables: dict) -> str:
     """One template file rendered by Ansible's templating with these variables."""
     from ansible.parsing.dataloader import DataLoader

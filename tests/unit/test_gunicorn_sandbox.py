@@ -4,7 +4,7 @@ import check and the release commands; /run is read-only but for the paths the a
 
 import pytest
 
-from conftest import ROOT, role_template_vars
+from conftest import ROOT, gunicorn_templated
 
 UNITS = ROOT / "roles/gunicorn/templates/etc/systemd/system"
 # The units that run the app's code: the web service (either server), background workers, timers.
@@ -12,12 +12,7 @@ APP_UNITS = ["gunicorn.service.j2", "granian.service.j2", "app-worker@.service.j
 
 
 def templated(expression, **overrides):
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    variables = {**role_template_vars("gunicorn"), "gunicorn_name": "shop", "gunicorn_app_dir": "/srv/shop",
-                 **overrides}
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return gunicorn_templated(expression, **overrides)
 
 
 def test_run_is_read_only_besides_the_strict_file_system():

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, entry_options, load_plugin, load_yaml, role_options, role_template_vars
+from conftest import ROOT, entry_options, gunicorn_templated, load_plugin, load_yaml, role_options
 
 contract = load_plugin(ROOT / "plugins/filter/pyweb_apps.py")
 checks = load_plugin(ROOT / "plugins/filter/role_checks.py")
@@ -19,14 +19,9 @@ TEMPLATES = str(ROOT / "templates")
 
 
 def templated(expression, **overrides):
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
-
-    variables = {**role_template_vars("gunicorn"), "gunicorn_name": "shop", "gunicorn_app_dir": "/srv/shop",
-                 "gunicorn_environment_files": ["/etc/pyweb/shop/environment", "/etc/pyweb/shop/secrets"],
-                 "__gunicorn_release": "/srv/shop/releases/b", "__gunicorn_venv": "/srv/shop/venvs/b",
-                 **overrides}
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return gunicorn_templated(expression, **{
+        "gunicorn_environment_files": ["/etc/pyweb/shop/environment", "/etc/pyweb/shop/secrets"],
+        "__gunicorn_release": "/srv/shop/releases/b", "__gunicorn_venv": "/srv/shop/venvs/b", **overrides})
 
 
 def app_problems(entry):

@@ -1,5 +1,5 @@
 """A code change reloads gracefully (same master, new workers, new answer); rollback restores
-the previous answer; a release that fails its import check or its health gate never stays live:
+the previous answer; a release that fails its import check or its preview never goes live:
 the previous release serves, also after a worker respawn and a restart. Runs after test_apps.py
 (file order) because it changes the release."""
 
@@ -117,10 +117,11 @@ def test_environment_change_restarts_and_a_failing_health_check_switches_back(ho
         config = host.file("/etc/gunicorn/sync-api.conf.py").content_string
         master = main_pid(host, "sync-api")
 
-        # An app that imports but never turns healthy fails its health gate, with the unit's journal
-        # shown; its entry asks for Gunicorn's access log, so the journal carries the failing request
-        # too. It goes live only until then: the previous release, config and environment come
-        # back, and with releases_keep 1 the previous release was not pruned before the gate.
+        # An app that imports but never turns healthy fails its preview: its own server, on a
+        # private socket, does not answer the health path, and the unit's journal is shown; its
+        # entry asks for Gunicorn's access log, so the journal carries the failing request too. It
+        # never goes live: the previous release, config and environment stay, and with
+        # releases_keep 1 the previous release was not pruned before the preview.
         def broken_health(code):
             code = re.sub(r'^VERSION = "1"$', 'VERSION = "3"', code, flags=re.M)
             return code.replace('return jsonify(status="ok", app=APP_NAME)',
@@ -133,13 +134,19 @@ def test_environment_change_restarts_and_a_failing_health_check_switches_back(ho
              "gunicorn_health_retries": 3},
             expect_success=False,
         )
-        assert "sync-api did not answer /healthz with a 2xx within 3 s." in out
-        assert "journalctl -u sync-api:" in out
+        assert "sync-api did not answer /healthz with a 2xx within 3 s on its new release, before it went live" in out
+        assert "Last answer: 503" in out
+        assert "(sync-api_preview.service):" in out
         assert '"GET /healthz HTTP/1.1" 503' in out
-        assert "failed at the health gate step (Fail with the journal: sync-api did not answer /healthz" in out
+        assert "failed at the preview step (Stop before the switch when the new release does not answer its " \
+               "health path: sync-api did not answer /healthz" in out
         assert f"Switched back to release {before} with its previous environment, config and units; " \
                "sync-api serves it (/healthz answers 2xx)." in out
-        # A code change goes in and back out by graceful reloads: the master stays.
+        # The preview's unit is gone, and nothing of it is left in /run.
+        assert host.run("systemctl is-active sync-api_preview.service").stdout.strip() in ("inactive", "unknown")
+        assert not host.file("/run/sync-api_preview").exists
+        assert host.check_output("ls /run | grep -c '^pyweb-preview' || true") == "0"
+        # Nothing of the broken release went live: the master was never reloaded or restarted.
         assert main_pid(host, "sync-api") == master
         assert current_release(host) == before
         assert host.file("/etc/gunicorn/sync-api.conf.py").content_string == config

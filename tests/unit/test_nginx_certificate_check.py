@@ -183,3 +183,55 @@ def test_without_cryptography_only_check_mode_passes(monkeypatch, check_mode):
     monkeypatch.setattr(check, "HAS_CRYPTOGRAPHY", False)
     answer = check.answer({"certificate_content": "x", "key_content": "y", "check_mode": check_mode})
     assert (answer["problems"] == []) is check_mode
+
+
+def test_a_chain_that_reaches_a_trusted_root_passes(pki):
+    """The chain ends at an intermediate the root signed, or carries the root itself last."""
+    for chain in [(pki["server"], pki["inter"]), (pki["server"], pki["inter"], pki["root"])]:
+        result = check.check_pair(pem(*chain), pem(pki["server_key"]), NOW, roots=[pki["root"]])
+        assert result["problems"] == [], chain
+
+
+def test_a_chain_that_reaches_no_trusted_root_is_refused_naming_the_missing_issuer(pki):
+    stranger_key = new_key()
+    stranger = sign("Another Root", stranger_key, ca=True)
+    # Missing its intermediate: the server certificate alone, issued by the intermediate.
+    result = check.check_pair(pem(pki["server"]), pem(pki["server_key"]), NOW, roots=[pki["root"]],
+                              roots_name="/etc/ssl/certs/ca-certificates.crt")
+    assert result["problems"] == [
+        "the chain does not reach a root in /etc/ssl/certs/ca-certificates.crt: its last certificate "
+        "(CN=site.test) is issued by CN=Test Intermediate, which is not there; append the missing "
+        "intermediates, or for a private CA name its root in tls.ca_certificates"]
+    # A whole chain of a root the store does not hold.
+    result = check.check_pair(pem(pki["server"], pki["inter"]), pem(pki["server_key"]), NOW, roots=[stranger])
+    assert len(result["problems"]) == 1 and "CN=Test Root, which is not there" in result["problems"][0]
+
+
+def test_a_root_of_the_same_name_but_another_key_is_not_trusted(pki):
+    impostor = sign("Test Root", new_key(), ca=True)
+    result = check.check_pair(pem(pki["server"], pki["inter"]), pem(pki["server_key"]), NOW, roots=[impostor])
+    assert "does not reach a root" in " ".join(result["problems"])
+
+
+def test_the_script_reads_the_roots_from_a_bundle_on_the_host(tmp_path, pki):
+    bundle = tmp_path / "ca-certificates.crt"
+    # A trust store holds many roots; one that does not parse is skipped.
+    bundle.write_bytes(pem(sign("Other Root", new_key(), ca=True)) + b"-----BEGIN CERTIFICATE-----\nnot base64\n"
+                       b"-----END CERTIFICATE-----\n" + pem(pki["root"]))
+    request = {"certificate_content": pem(pki["server"], pki["inter"]).decode(),
+               "key_content": pem(pki["server_key"]).decode(), "roots_path": str(bundle)}
+    assert run_script(request)["problems"] == []
+    request["roots_content"], request["roots_name"] = pem(pki["inter"]).decode(), "tls.ca_certificates (ca.pem)"
+    del request["roots_path"]
+    # The intermediate as the only trusted root: the chain carries it, which is enough.
+    assert run_script(request)["problems"] == []
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_missing_trust_store_fails_except_in_check_mode(tmp_path, pki, check_mode):
+    request = {"certificate_content": pem(pki["server"], pki["inter"]).decode(),
+               "key_content": pem(pki["server_key"]).decode(), "roots_path": str(tmp_path / "none.crt"),
+               "check_mode": check_mode}
+    problems = check.answer(request)["problems"]
+    assert problems == ([] if check_mode else
+                        [f"cannot read the roots file {tmp_path / 'none.crt'} on the host: No such file or directory"])

@@ -8,6 +8,7 @@ Debian 12, so no newer API), it writes into the folder given (mode 0700), for fi
   other.key                     a key that belongs to neither certificate
   expired.crt                   the server certificate (files.key) that expired yesterday
   disordered.crt                the server certificate, then the root, then the intermediate
+  root.crt                      the root alone: the site's tls.ca_certificates (a private CA)
 tests/unit/test_nginx_certificate_check.py builds its cases with the same functions.
 """
 
@@ -71,6 +72,7 @@ def main(folder):
         "files.crt": pem(server, inter), "files.key": pem(server_key),
         "next.crt": pem(following, inter), "next.key": pem(next_key),
         "other.key": pem(key()), "expired.crt": pem(expired, inter), "disordered.crt": pem(server, root, inter),
+        "root.crt": pem(root),
     }
     for name, data in files.items():
         path = out / name

@@ -53,8 +53,10 @@ def test_a_key_of_another_certificate_from_the_controller_is_refused(host, uncha
     # From the controller (remote_src false): the role reads the pair there.
     (tmp_path / "files.crt").write_text(host.file(f"{PKI}/files.crt").content_string)
     (tmp_path / "other.key").write_text(host.file(f"{PKI}/other.key").content_string)
+    (tmp_path / "root.crt").write_text(host.file(f"{PKI}/root.crt").content_string)
     output = converge({"__nginx_files_tls": {"remote_src": False, "certificate": str(tmp_path / "files.crt"),
-                                             "key": str(tmp_path / "other.key")}}, expect_success=False)
+                                             "key": str(tmp_path / "other.key"),
+                                             "ca_certificates": str(tmp_path / "root.crt")}}, expect_success=False)
     assert f"nginx_sites[files].tls.certificate ({tmp_path / 'files.crt'})" in output, output[-3000:]
     assert "the key does not match the certificate (CN=files.pyweb.test)" in output
     assert "PRIVATE KEY" not in output
@@ -84,3 +86,22 @@ def test_a_good_pair_comes_back_out_when_the_configuration_fails(host, unchanged
     assert "certificates and keys) are back in place" in " ".join(output.split())
     key = host.file("/etc/nginx/tls/files.key")
     assert (key.mode, key.user) == (0o600, "root")
+
+
+def test_a_chain_that_reaches_no_trusted_root_is_refused(host, unchanged):
+    """Without its private CA the site's chain is checked against the host's trust store, which
+    does not hold the test root: every public client would refuse it."""
+    output = converge({"__nginx_files_tls": {"ca_certificates": ""}}, expect_success=False)
+    expected = (f"nginx_sites[files].tls.certificate ({PKI}/files.crt) and tls.key ({PKI}/files.key) were refused: "
+                "the chain does not reach a root in the host's trust store (/etc/ssl/certs/ca-certificates.crt): "
+                "its last certificate (CN=pyweb test intermediate) is issued by CN=pyweb test root, which is not there")
+    assert expected in " ".join(output.split()), output[-3000:]
+
+
+def test_a_private_ca_the_chain_does_not_reach_is_refused(host, unchanged):
+    # The server certificate without its intermediate: the site's root signed only the intermediate.
+    host.run_expect([0], f"openssl x509 -in {PKI}/files.crt -out /tmp/server-only.crt")
+    output = converge({"__nginx_files_tls": {"certificate": "/tmp/server-only.crt"}}, expect_success=False)
+    expected = ("the chain does not reach a root in tls.ca_certificates (/etc/pyweb-test-tls/root.crt): its last "
+                "certificate (CN=files.pyweb.test) is issued by CN=pyweb test intermediate, which is not there")
+    assert expected in " ".join(output.split()), output[-3000:]

@@ -2,15 +2,20 @@
 
 Nginx reads its certificates only when it starts or reloads. A key that does not belong to the
 certificate, or a file that holds no certificate, fails that start; an expired certificate, one
-not valid yet, or a chain out of order starts but is refused by every client. This reads a candidate pair, changes
-nothing, and says what is wrong with it.
+not valid yet, a chain out of order, or one that reaches no root the clients trust starts but is
+refused by every client. This reads a candidate pair, changes nothing, and says what is wrong with it.
 
 The nginx role runs it on the host with Python (`python3 -c`, so it works the same whether the
 role runs standalone or from the pyweb.stack collection), Debian's python3-cryptography, and one
 JSON object on stdin, so that a key handed over by the controller never shows in a process list:
 
     {"certificate_path": "/path" | "certificate_content": "PEM...",
-     "key_path": "/path" | "key_content": "PEM...", "check_mode": false}
+     "key_path": "/path" | "key_content": "PEM...",
+     "roots_path": "/path" | "roots_content": "PEM...", "check_mode": false}
+
+The roots are the certificates the chain must reach: the host's trust store (Debian's
+ca-certificates bundle) unless the site names its own (a private CA). Without either key the chain
+is not checked against roots.
 
 It prints one JSON object and exits 0, whatever it finds:
 
@@ -92,9 +97,30 @@ def signed_by(certificate, issuer) -> bool:
     return True
 
 
-def check_pair(certificate_pem: bytes, key_pem: bytes, now: datetime | None = None) -> dict:
+def load_roots(roots_pem: bytes) -> list:
+    """Every certificate of a PEM bundle that parses (a trust store may hold odd entries)."""
+    roots = []
+    for block in PEM_CERTIFICATE.findall(roots_pem):
+        try:
+            roots.append(x509.load_pem_x509_certificate(block))
+        except ValueError:
+            continue
+    return roots
+
+
+def reaches(chain: list, roots: list) -> bool:
+    """Whether the chain's last certificate is one of the roots, or is signed by one."""
+    last = chain[-1]
+    der = last.public_bytes(serialization.Encoding.DER)
+    return any(root.public_bytes(serialization.Encoding.DER) == der
+               or (root.subject == last.issuer and signed_by(last, root)) for root in roots)
+
+
+def check_pair(certificate_pem: bytes, key_pem: bytes, now: datetime | None = None,
+               roots: list | None = None, roots_name: str = "") -> dict:
     """Return {"problems": [...], "chain_length": n, "subject": ..., "not_after": ...} for a
-    certificate file (server certificate first, then its chain) and a private key."""
+    certificate file (server certificate first, then its chain) and a private key; with roots
+    (certificates, named roots_name in the message), the chain must reach one of them."""
     now = now or datetime.now(timezone.utc)
     problems = []
     result = {"problems": problems, "chain_length": 0}
@@ -140,6 +166,12 @@ def check_pair(certificate_pem: bytes, key_pem: bytes, now: datetime | None = No
                 f"is not signed by certificate {number + 1} ({issuer.subject.rfc4514_string()}), which "
                 "follows it; list the server certificate first, then each issuer after the one it signed")
             break
+    if roots is not None and not any("out of order" in problem for problem in problems) and not reaches(chain, roots):
+        last = chain[-1]
+        problems.append(
+            f"the chain does not reach a root in {roots_name or 'the trust store'}: its last certificate "
+            f"({last.subject.rfc4514_string()}) is issued by {last.issuer.rfc4514_string()}, which is not there; "
+            "append the missing intermediates, or for a private CA name its root in tls.ca_certificates")
     for number, certificate in enumerate(chain[1:], start=2):
         if not_after(certificate) <= now:
             problems.append(f"certificate {number} of the chain ({certificate.subject.rfc4514_string()}) "
@@ -151,7 +183,7 @@ def check_pair(certificate_pem: bytes, key_pem: bytes, now: datetime | None = No
 
 
 def read(request: dict, what: str) -> bytes:
-    """The certificate or key file's bytes: given as content, or read from its path on the host."""
+    """The certificate, key or roots file's bytes: given as content, or read from its path on the host."""
     if request.get(f"{what}_content") is not None:
         return request[f"{what}_content"].encode()
     path = request.get(f"{what}_path") or ""
@@ -174,7 +206,16 @@ def answer(request: dict) -> dict:
         certificate, key = read(request, "certificate"), read(request, "key")
     except LookupError as error:
         return {"problems": [str(error)], "chain_length": 0}
-    return check_pair(certificate, key)
+    roots = None
+    if request.get("roots_content") is not None or request.get("roots_path"):
+        try:
+            roots = load_roots(read(request, "roots"))
+        except LookupError as error:
+            # Check mode on a host where the role has not installed ca-certificates yet.
+            if not request.get("check_mode"):
+                return {"problems": [str(error)], "chain_length": 0}
+    roots_name = request.get("roots_name") or request.get("roots_path") or ""
+    return check_pair(certificate, key, roots=roots, roots_name=roots_name)
 
 
 def main() -> None:

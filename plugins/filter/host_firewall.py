@@ -5,7 +5,10 @@
 * ``host_address_in`` tells whether Ansible's own SSH client is among the accepted sources;
 * ``host_app_tcp_ports`` finds the TCP ports the apps of a host listen on, from their entries'
   ``bind`` (pyweb_apps and pyweb_apps__<suffix>);
-* ``host_default_addresses`` reads the load balancers' default addresses from their facts;
+* ``host_metrics_tcp_ports`` finds the TCP ports the host serves Prometheus metrics on (the apps'
+  ``metrics_listen``, the Nginx exporter's listen address);
+* ``host_default_addresses`` reads the load balancers' (or Prometheus hosts') default addresses
+  from their facts;
 * ``host_firewall_rules`` turns the variables into the list of accept rules the template writes,
   sources split by address family and merged, since nftables refuses overlapping networks in one
   set.
@@ -37,18 +40,21 @@ def _port_ok(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
 
 
-def host_firewall_problems(ssh_port, ssh_sources, app_ports, app_sources, allow) -> list[str]:
+def host_firewall_problems(ssh_port, ssh_sources, app_ports, app_sources, allow, metrics_ports=None,
+                           metrics_sources=None) -> list[str]:
     """Every bad value, each message naming its variable; empty when all are good."""
     problems = []
     if not _port_ok(ssh_port):
         problems.append(f"host_firewall_ssh_port must be a port from 1 to 65535, not {ssh_port!r}.")
-    sources = [("host_firewall_ssh_sources", ssh_sources), ("host_firewall_app_sources", app_sources)]
+    sources = [("host_firewall_ssh_sources", ssh_sources), ("host_firewall_app_sources", app_sources),
+               ("host_firewall_metrics_sources", metrics_sources)]
     if not list(ssh_sources or []):
         problems.append("host_firewall_ssh_sources is empty: nobody, Ansible included, could reach SSH. "
                         "Use [0.0.0.0/0, ::/0] for anyone.")
-    for port in app_ports or []:
-        if not _port_ok(port):
-            problems.append(f"host_firewall_app_ports: {port!r} is not a port from 1 to 65535.")
+    for name, ports in (("host_firewall_app_ports", app_ports), ("host_firewall_metrics_ports", metrics_ports)):
+        for port in ports or []:
+            if not _port_ok(port):
+                problems.append(f"{name}: {port!r} is not a port from 1 to 65535.")
     for index, rule in enumerate(allow or []):
         label = f"host_firewall_allow[{index}]"
         if not isinstance(rule, Mapping):
@@ -67,30 +73,52 @@ def host_firewall_problems(ssh_port, ssh_sources, app_ports, app_sources, allow)
     return problems
 
 
-def host_app_tcp_ports(entries, default_bind="") -> list[int]:
-    """The TCP ports the apps listen on, from each entry's bind (else default_bind, the host's
-    gunicorn_bind). Unix sockets and loopback addresses need no rule (loopback is always
-    accepted); entries with state absent listen nowhere."""
+def _reachable_port(address) -> int | None:
+    """The TCP port of a listen address that other hosts can reach; None for a unix socket, a
+    loopback address (loopback is always accepted) or an empty or unreadable value."""
+    address = str(address or "").strip()
+    if address.startswith(("unix:", "fd://")):
+        return None
+    match = TCP_BIND.match(address)
+    if not match:
+        return None
+    host = (match.group("host") or "").strip("[]")
+    if host.lower() in LOOPBACK_NAMES:
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return int(match.group("port"))
+
+
+def _entry_ports(entries, key, default) -> set[int]:
+    """The reachable ports of the entries' ``key`` (else ``default``); entries with state absent
+    listen nowhere."""
     ports = set()
     for entry in entries or []:
         if not isinstance(entry, Mapping) or entry.get("state", "present") == "absent":
             continue
-        bind = str(entry.get("bind") or default_bind or "").strip()
-        if bind.startswith(("unix:", "fd://")):
-            continue
-        match = TCP_BIND.match(bind)
-        if not match:
-            continue
-        host = (match.group("host") or "").strip("[]")
-        if host.lower() in LOOPBACK_NAMES:
-            continue
-        try:
-            if ipaddress.ip_address(host).is_loopback:
-                continue
-        except ValueError:
-            pass
-        ports.add(int(match.group("port")))
-    return sorted(ports)
+        port = _reachable_port(entry.get(key) or default)
+        if port is not None:
+            ports.add(port)
+    return ports
+
+
+def host_app_tcp_ports(entries, default_bind="") -> list[int]:
+    """The TCP ports the apps listen on, from each entry's bind (else default_bind, the host's
+    gunicorn_bind). Unix sockets and loopback addresses need no rule."""
+    return sorted(_entry_ports(entries, "bind", default_bind))
+
+
+def host_metrics_tcp_ports(entries, default_listen="", nginx_listen="") -> list[int]:
+    """The TCP ports the host serves Prometheus metrics on: each app entry's metrics_listen (else
+    default_listen, the host's gunicorn_metrics_listen) and nginx_listen (the exporter's
+    nginx_metrics_listen, "" when it does not run here). Loopback listeners need no rule."""
+    ports = _entry_ports(entries, "metrics_listen", default_listen)
+    nginx_port = _reachable_port(nginx_listen)
+    return sorted(ports | ({nginx_port} if nginx_port is not None else set()))
 
 
 def host_address_in(address, sources) -> bool:
@@ -117,6 +145,32 @@ def host_default_addresses(facts_list) -> list[str]:
     return found
 
 
+def host_group_addresses(host_vars_list) -> list[str]:
+    """The addresses of a group's hosts (the Prometheus servers), from each host's variables: its
+    pyweb_private_address when set, else the default addresses in its facts, else (a host outside
+    the play) its ansible_host when that is an IP address; once each, in order."""
+    found = []
+    for host_vars in host_vars_list or []:
+        if not isinstance(host_vars, Mapping):
+            continue
+        try:
+            private = str(host_vars.get("pyweb_private_address") or "")
+        except Exception:  # pylint: disable=broad-exception-caught  # it names facts the host lacks
+            private = ""
+        try:
+            facts = host_vars.get("ansible_facts") or {}
+        except Exception:  # pylint: disable=broad-exception-caught
+            facts = {}
+        addresses = [private] if private else host_default_addresses([facts])
+        if not addresses and _network(host_vars.get("ansible_host", "")) is not None:
+            # Not in the play (no facts): the address Ansible would connect to, when it is one.
+            addresses = [str(host_vars.get("ansible_host")).strip()]
+        for address in addresses:
+            if address not in found:
+                found.append(address)
+    return found
+
+
 def _families(sources) -> dict:
     """{'ipv4': [...], 'ipv6': [...], 'any': bool}: the sources merged per family, as nftables
     writes them (an address without /32 or /128). any: every address of both families."""
@@ -130,7 +184,7 @@ def _families(sources) -> dict:
 
 
 def host_firewall_rules(ssh_port, ssh_sources, web=False, http3=False, app_ports=None, app_sources=None,
-                        allow=None) -> list[dict]:
+                        allow=None, metrics_ports=None, metrics_sources=None) -> list[dict]:
     """The accept rules after the fixed ones (established, loopback, ICMP): each
     {comment, protocol, ports, any, ipv4, ipv6}. A rule whose sources leave a family empty has no
     line for that family; one with no sources at all is left out."""
@@ -144,6 +198,10 @@ def host_firewall_rules(ssh_port, ssh_sources, web=False, http3=False, app_ports
     if app_ports:
         rules.append({"comment": "the apps' Gunicorn ports, from the load balancers", "protocol": "tcp",
                       "ports": sorted(set(app_ports)), **_families(app_sources)})
+    if metrics_ports:
+        # Plain HTTP without authentication: only the Prometheus hosts may scrape it.
+        rules.append({"comment": "the metrics ports, from the Prometheus hosts", "protocol": "tcp",
+                      "ports": sorted(set(metrics_ports)), **_families(metrics_sources)})
     for index, rule in enumerate(allow or []):
         rules.append({"comment": f"host_firewall_allow[{index}]", "protocol": rule.get("protocol", "tcp"),
                       "ports": [rule["port"]], **_families(rule.get("sources", ["0.0.0.0/0", "::/0"]))})
@@ -156,6 +214,8 @@ class FilterModule:
             "host_address_in": host_address_in,
             "host_app_tcp_ports": host_app_tcp_ports,
             "host_default_addresses": host_default_addresses,
+            "host_group_addresses": host_group_addresses,
+            "host_metrics_tcp_ports": host_metrics_tcp_ports,
             "host_firewall_problems": host_firewall_problems,
             "host_firewall_rules": host_firewall_rules,
         }

@@ -92,3 +92,46 @@ def test_load_balancer_addresses_come_from_their_facts_and_a_host_without_facts_
     facts = [{"default_ipv4": {"address": "10.0.0.10"}, "default_ipv6": {"address": "2001:db8::10"}},
              {}, {"default_ipv4": {"address": "10.0.0.11"}, "default_ipv6": {}}, {"default_ipv4": {"address": "10.0.0.10"}}]
     assert firewall.host_default_addresses(facts) == ["10.0.0.10", "2001:db8::10", "10.0.0.11"]
+
+
+@pytest.mark.parametrize("entries, default, nginx, ports", [
+    ([{"name": "shop", "metrics_listen": "0.0.0.0:9210"}], "", "", [9210]),
+    # Loopback and unset listeners need no rule; an absent app listens nowhere.
+    ([{"name": "shop", "metrics_listen": "127.0.0.1:9210"}, {"name": "blog"}], "", "", []),
+    ([{"name": "shop", "metrics_listen": "10.0.0.5:9210", "state": "absent"}], "", "", []),
+    # The host's gunicorn_metrics_listen for entries without their own; the exporter's port.
+    ([{"name": "shop"}, {"name": "blog", "metrics_listen": "[::]:9211"}], "0.0.0.0:9210", "0.0.0.0:9113",
+     [9113, 9210, 9211]),
+    ([], "", "127.0.0.1:9113", []),
+])
+def test_metrics_ports_are_the_reachable_metrics_listeners(entries, default, nginx, ports):
+    assert firewall.host_metrics_tcp_ports(entries, default, nginx) == ports
+
+
+def test_metrics_ports_are_accepted_from_the_prometheus_hosts_only():
+    rules = firewall.host_firewall_rules(22, ANY, False, False, [8000], ["10.0.0.2"], [], [9210, 9113],
+                                         ["10.0.0.9", "2001:db8::9"])
+    (metrics,) = [rule for rule in rules if "metrics" in rule["comment"]]
+    assert (metrics["ports"], metrics["ipv4"], metrics["ipv6"], metrics["any"]) == (
+        [9113, 9210], ["10.0.0.9"], ["2001:db8::9"], False)
+    # No Prometheus host: no rule, so the firewall drops the metrics ports.
+    rules = firewall.host_firewall_rules(22, ANY, False, False, [], [], [], [9210], [])
+    assert [rule["comment"] for rule in rules] == ["SSH"]
+
+
+def test_bad_metrics_values_are_named():
+    problems = firewall.host_firewall_problems(22, ANY, [], [], [], [70000], ["10.0.0.1/8"])
+    assert any(p.startswith("host_firewall_metrics_ports: 70000") for p in problems), problems
+    assert any(p.startswith("host_firewall_metrics_sources: '10.0.0.1/8'") for p in problems), problems
+
+
+def test_the_prometheus_hosts_are_found_by_private_address_or_facts():
+    facts = {"default_ipv4": {"address": "172.18.0.4"}, "default_ipv6": {}}
+    assert firewall.host_group_addresses([
+        {"pyweb_private_address": "10.0.0.9", "ansible_facts": facts},
+        {"ansible_facts": facts},
+        {"ansible_facts": facts},  # once each
+        {"ansible_host": "10.0.3.10"},  # not in the play: the address Ansible would use
+        {"ansible_host": "monitor.example.internal"},  # a name is no firewall source
+        {},
+    ]) == ["10.0.0.9", "172.18.0.4", "10.0.3.10"]

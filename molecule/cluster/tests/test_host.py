@@ -1,5 +1,6 @@
 """The host role on the cluster (roles/host): the firewall keeps the app hosts' Gunicorn ports for
-the load balancer and drops what the stack does not use, it is loaded again at boot, and the
+the load balancer and their metrics ports for the Prometheus hosts, and drops what the stack does
+not use, it is loaded again at boot, and the
 journal's size bound is the one journald runs with."""
 
 import re
@@ -54,6 +55,19 @@ def test_gunicorn_port_answers_the_load_balancer_only(lb, app_hosts, app):
     assert status == "200"
     outcome, seconds = connect(app_hosts["pyweb-app2"], address, port)
     assert outcome == "TimeoutError", f"pyweb-app2 reached {app} on {address}:{port}: {outcome}"
+    assert seconds < CONNECT_TIMEOUT + 5
+
+
+@pytest.mark.parametrize("app, port", [("sync-api", 9210), ("async-api", 9211)])
+def test_metrics_port_answers_the_prometheus_hosts_only(lb, app_hosts, app, port):
+    """The apps serve their metrics on the private address (inventory/production); the load
+    balancer is the scenario's `prometheus` host, the other app host is not."""
+    address, _unused = app_address(app_hosts["pyweb-app1"], app)
+    page = lb.check_output("curl -fsS --max-time 10 http://%s:%s/metrics", address, str(port))
+    # The health gate's requests, at least, were counted.
+    assert f'pyweb_http_requests_total{{app="{app}"' in page, page[:500]
+    outcome, seconds = connect(app_hosts["pyweb-app2"], address, port)
+    assert outcome == "TimeoutError", f"pyweb-app2 reached {app}'s metrics on {address}:{port}: {outcome}"
     assert seconds < CONNECT_TIMEOUT + 5
 
 

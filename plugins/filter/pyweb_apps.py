@@ -24,6 +24,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible_collections.pyweb.stack.plugins.module_utils.app_lists import LIST_NAME, app_list_names
 from ansible_collections.pyweb.stack.plugins.module_utils.plain import plain
 from ansible_collections.pyweb.stack.plugins.module_utils.worker_profiles import PROFILE_CLASSES, server_packages
 from jinja2 import StrictUndefined
@@ -43,7 +44,6 @@ DERIVED = ("app_host_src_types", "app_rollback", "app_server_packages", "app_swi
 ALIASES = {"app_module": ["module"]}
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-LIST_NAME = re.compile(r"^pyweb_apps(__.+)?$")
 
 
 def _key(var: str) -> str:
@@ -491,7 +491,7 @@ def pyweb_release_commands_host(play_hosts, name, hostvars) -> str:
     batch instead. "" when no host has the app."""
     for host in play_hosts:
         host_vars = hostvars[host]
-        for list_name in sorted(key for key in host_vars if LIST_NAME.match(str(key))):
+        for list_name in app_list_names(host_vars):
             entries = host_vars[list_name]
             if not isinstance(entries, list):
                 continue

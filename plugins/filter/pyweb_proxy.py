@@ -20,17 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.pyweb.stack.plugins.module_utils.app_lists import DEFAULT_BIND, app_list_names
 
-LIST_PREFIX = "pyweb_apps"
-DEFAULT_BIND = "unix:/run/gunicorn/{name}.sock"
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 LOOPBACKS = ("127.", "::1", "localhost")
-
-
-def _lists(host_vars) -> list[str]:
-    """The app list names of one host: pyweb_apps and every pyweb_apps__<suffix>, sorted."""
-    return sorted(key for key in host_vars
-                  if str(key) == LIST_PREFIX or str(key).startswith(LIST_PREFIX + "__"))
 
 
 def _split(address: str) -> tuple[str, str]:
@@ -62,7 +55,7 @@ def pyweb_app_routes(hostvars, app_hosts) -> list[dict]:
     found, seen = [], set()
     for host in app_hosts:
         host_vars = hostvars[host]
-        for list_name in _lists(host_vars):
+        for list_name in app_list_names(host_vars):
             entries = host_vars[list_name]
             if not isinstance(entries, list):
                 continue  # the apps role's checks name a list that is not one

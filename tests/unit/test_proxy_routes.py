@@ -222,3 +222,10 @@ def test_single_host_inventories_derive_their_routes_without_a_problem(path):
     for site in result["sites"]:
         for route in site.get("routes") or []:
             assert route["upstream"] in names, (site["name"], route)
+
+
+def test_the_default_bind_is_the_gunicorn_roles_default():
+    """An entry without bind is routed to the socket the gunicorn role gives it by default."""
+    app_lists = load_plugin(ROOT / "plugins/module_utils/app_lists.py")
+    defaults = yaml.safe_load((ROOT / "roles/gunicorn/defaults/main.yml").read_text())
+    assert app_lists.DEFAULT_BIND.replace("{name}", "{{ gunicorn_name }}") == defaults["gunicorn_bind"]

@@ -72,3 +72,18 @@ def test_report_and_chart(tmp_path):
     assert "| 5 | 100.0 | 20.0 | 266 | 0 |" in text and "| extra no-change cost per app | ≤ 3 s | 2.0 | yes |" in text
     converge.chart(result, tmp_path / "converge.png")
     assert (tmp_path / "converge.png").stat().st_size > 1000
+
+
+def test_the_previews_are_read_from_the_task_times_and_reported():
+    output = """TASKS RECAP ****
+Saturday 05 December 2026  17:40:16 +0000 (0:00:00.033)       0:00:31.879 *****
+===============================================================================
+pyweb.stack.gunicorn : Run the new release on a private socket and ask its health path --- 2.10s
+pyweb.stack.app : Create the virtualenv --------------------------------- 2.14s
+pyweb.stack.gunicorn : Run the new release on a private socket and ask its health path --- 1.90s
+"""
+    assert converge.previews(output) == [2.10, 1.90]
+    fresh = {**case(55.0, 18.0)["fresh"], "previews": [2.1, 1.9]}
+    result = converge.summarise({**case(55.0, 18.0), "fresh": fresh}, {})
+    assert ("Health before live: the 2 previews of the fresh demo converge took 4.0 s of its 55.0 s, "
+            "2.0 s per deploy (median;") in converge.markdown(result)

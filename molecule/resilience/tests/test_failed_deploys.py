@@ -39,7 +39,7 @@ def unhealthy(code):
     return code.replace('return jsonify(status="ok", app=APP_NAME)', 'return jsonify(status="broken", app=APP_NAME), 503')
 
 
-def test_failed_deploys_under_load_fail_no_request_and_serve_the_previous_release(address, tmp_path):
+def test_failed_deploys_under_load_fail_no_request_and_serve_the_previous_release(address, tmp_path, nginx_errors):
     live = version_of(request(address, SERVER_NAME, PATH)[2])
     cases = {"check": cannot_import, "preview": unhealthy}
     times = {}
@@ -62,7 +62,8 @@ def test_failed_deploys_under_load_fail_no_request_and_serve_the_previous_releas
         report(f"failed_deploy_at_{step.replace(' ', '_')}_s", round(seconds, 1))
     report("failed_deploys_failed_requests", len(result.failures))
     report("unhealthy_release_answered", tags.get("unhealthy", 0))
-    assert result.failures == [], f"failed requests: {result.outcomes()}; first: {result.failures[:5]}"
+    assert result.failures == [], (f"failed requests: {result.outcomes()}; first: {result.failures[:5]}; "
+                                   f"Nginx's errors meanwhile (last 10): {nginx_errors()[-10:]}")
     assert "cannot-import" not in tags, "a release that failed its import check answered clients"
     assert "unhealthy" not in tags, f"a release that failed its preview answered {tags['unhealthy']} requests"
     assert set(tags) == {live}, tags

@@ -70,7 +70,7 @@ def role_reload(address, value):
         f"the role's change ({RELOAD_HEADER}: {value}) is not live")
 
 
-def test_deploys_and_reloads_under_load_fail_no_request(address, tmp_path):
+def test_deploys_and_reloads_under_load_fail_no_request(address, tmp_path, nginx_errors):
     peak = Load(address, SERVER_NAME, PATH, duration=5, connections=8)
     peak.start()
     peak = peak.wait()
@@ -117,7 +117,8 @@ def test_deploys_and_reloads_under_load_fail_no_request(address, tmp_path):
 
     assert len(systemctl_reloads) == DEPLOYS
     assert len(steady.records) > 0 and len(during.records) > 10 * DEPLOYS, "the load ran too thin to prove anything"
-    assert result.failures == [], f"failed requests: {result.outcomes()}; first: {result.failures[:5]}"
+    assert result.failures == [], (f"failed requests: {result.outcomes()}; first: {result.failures[:5]}; "
+                                   f"Nginx's errors meanwhile (last 10): {nginx_errors()[-10:]}")
     # Each deploy's version answered requests of the load itself, not only the check after it.
     tags = result.tags()
     assert [v for v in versions if not tags.get(v)] == [], f"versions never served under load: {tags}"

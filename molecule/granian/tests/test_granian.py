@@ -196,7 +196,7 @@ def deploy(src, expect_success=True):
                         expect_success=expect_success)
 
 
-def test_new_code_reloads_gracefully_under_load_and_a_broken_release_never_goes_live(host, address, tmp_path):
+def test_new_code_reloads_gracefully_under_load_and_a_broken_or_unhealthy_release_never_goes_live(host, address, tmp_path):
     path = "/sync-api/hello"
     master = show(host, "sync-api.service", "MainPID")
     live = version_of(request(address, SERVER_NAME, path)[2])
@@ -217,6 +217,14 @@ def test_new_code_reloads_gracefully_under_load_and_a_broken_release_never_goes_
         out = deploy(broken, expect_success=False)
         assert "failed at the check step" in out, out[-3000:]
         assert "No module named 'no_such_module'" in out, "the import check must show the app's traceback"
+        # A release that imports but answers its health path with 503: Granian previews it on a
+        # private socket (one worker, the service's sandbox) and it never goes live.
+        unhealthy = release_with(tmp_path, "unhealthy", lambda code: re.sub(
+            r'^VERSION = ".*"$', 'VERSION = "unhealthy"', code, flags=re.M).replace(
+            'return jsonify(status="ok", app=APP_NAME)', 'return jsonify(status="broken", app=APP_NAME), 503'))
+        out = deploy(unhealthy, expect_success=False)
+        assert "failed at the preview step" in out, out[-3000:]
+        assert "Last answer: 503" in out and "(sync-api_preview.service):" in out, out[-3000:]
         time.sleep(5)
     result = load.result
     report("granian_deploys_s", times)
@@ -225,7 +233,7 @@ def test_new_code_reloads_gracefully_under_load_and_a_broken_release_never_goes_
     assert result.failures == [], f"failed requests: {result.outcomes()}; first: {result.failures[:5]}"
     tags = result.tags()
     assert [v for v in versions if not tags.get(v)] == [], f"versions never served under load: {tags}"
-    assert "cannot-import" not in tags
+    assert "cannot-import" not in tags and "unhealthy" not in tags, tags
     assert result.records[-1].tag == versions[-1]
     # Graceful: the master stayed; only its workers were replaced.
     assert show(host, "sync-api.service", "MainPID") == master

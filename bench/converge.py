@@ -46,14 +46,19 @@ TARGETS = {
 }
 
 
-# profile_tasks (ansible.cfg) times every task; a deploy's preview is this task of the gunicorn role.
-TASK_TIME = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>[0-9.]+)s$", re.MULTILINE)
+# profile_tasks (ansible.cfg) prints, under each task's header, how long the task before it took;
+# a deploy's preview is this task of the gunicorn role. (Its recap at the end lists a task that a
+# loop of includes ran once per app only once.)
+TASK_HEADER = re.compile(r"^(?:TASK \[(?P<task>.*)\]|PLAY RECAP|TASKS RECAP) \*+\n.*?\((?P<h>\d+):(?P<m>\d+):(?P<s>[0-9.]+)\)",
+                         re.MULTILINE)
 PREVIEW_TASK = "Run the new release on a private socket and ask its health path"
 
 
 def previews(output: str) -> list[float]:
     """The seconds of each preview (health before live) the run made: one per deployed app."""
-    return [float(match["seconds"]) for match in TASK_TIME.finditer(output) if PREVIEW_TASK in match["task"]]
+    headers = list(TASK_HEADER.finditer(output))
+    return [round(int(after["h"]) * 3600 + int(after["m"]) * 60 + float(after["s"]), 2)
+            for header, after in zip(headers, headers[1:]) if PREVIEW_TASK in (header["task"] or "")]
 
 
 def recap(output: str) -> dict:

@@ -75,12 +75,20 @@ def test_report_and_chart(tmp_path):
 
 
 def test_the_previews_are_read_from_the_task_times_and_reported():
-    output = """TASKS RECAP ****
-Saturday 05 December 2026  17:40:16 +0000 (0:00:00.033)       0:00:31.879 *****
-===============================================================================
-pyweb.stack.gunicorn : Run the new release on a private socket and ask its health path --- 2.10s
-pyweb.stack.app : Create the virtualenv --------------------------------- 2.14s
-pyweb.stack.gunicorn : Run the new release on a private socket and ask its health path --- 1.90s
+    output = """TASK [pyweb.stack.gunicorn : Run the new release on a private socket and ask its health path] ***
+Saturday 05 December 2026  19:00:09 +0000 (0:00:00.098)       0:00:26.546 *****
+ok: [pyweb-converge]
+
+TASK [pyweb.stack.gunicorn : Stop before the switch when the new release does not answer its health path] ***
+Saturday 05 December 2026  19:00:11 +0000 (0:00:02.100)       0:00:28.646 *****
+skipping: [pyweb-converge]
+
+TASK [pyweb.stack.gunicorn : Run the new release on a private socket and ask its health path] ***
+Saturday 05 December 2026  19:00:29 +0000 (0:00:00.066)       0:00:47.023 *****
+ok: [pyweb-converge]
+
+PLAY RECAP *********************************************************************
+Saturday 05 December 2026  19:00:31 +0000 (0:00:01.900)       0:00:48.923 *****
 """
     assert converge.previews(output) == [2.10, 1.90]
     fresh = {**case(55.0, 18.0)["fresh"], "previews": [2.1, 1.9]}

@@ -4,6 +4,7 @@ Nginx (HTTP and HTTPS, keep-alive), on one host container of this machine.
 
     python bench/run.py            deploy bench/deploy.yml into pyweb-bench, measure, report
     python bench/run.py --smoke    one second per row, hello/static rows only: the harness end to end
+    python bench/run.py --no-deploy --keep --only REGEX --out DIR    some rows again, side by side
 
 wrk runs inside the host container against its loopback, so every figure is loopback traffic on
 this machine; servers and load generator share the same cores, which is why the report quotes
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -76,21 +78,26 @@ def plan(connections: int, high: int) -> list[dict]:
     kinds = variables["bench_app_kinds"]
 
     def add_server(name, label, port, unit, **extra):
-        # One server under test: each endpoint direct, through Nginx over HTTP and over HTTPS.
+        # One server under test: each endpoint direct (on a TCP port), through Nginx over HTTP and
+        # over HTTPS.
         for endpoint, path in ENDPOINTS.items():
-            add(f"{name}-direct-{endpoint}", label, endpoint, "direct", f"http://127.0.0.1:{port}{path}",
-                unit=unit, **extra)
+            if port:
+                add(f"{name}-direct-{endpoint}", label, endpoint, "direct", f"http://127.0.0.1:{port}{path}",
+                    unit=unit, **extra)
             add(f"{name}-http-{endpoint}", label, endpoint, "nginx-http", f"http://127.0.0.1:80/{name}{path}",
                 unit=unit, **extra)
             add(f"{name}-https-{endpoint}", label, endpoint, "nginx-https",
                 f"https://localhost:443/{name}{path}", unit=unit, **extra)
 
+    # `default`: the configuration pyweb ships for that app, as a user gets it (bench_shipped),
+    # highlighted in the charts; `gunicorn`: one of pyweb's documented configurations, among which
+    # the report picks pyweb's best for the targets against the peers.
+    for app in variables.get("bench_shipped", []):
+        add_server(app["name"], app["label"], None, f"{app['name']}.service", kind=kinds[app["name"]],
+                   default=True, gunicorn=True)
     for config in variables["bench_gunicorn"]:
-        # `default`: the configuration pyweb ships for that app, highlighted in the chart;
-        # `gunicorn`: one of pyweb's documented configurations, among which the report picks
-        # pyweb's best for the targets against the peers.
-        add_server(config["name"], config["label"], config["port"], bench_unit(config["name"]),
-                   kind=kinds[config["app"]], default=bool(config.get("default")), gunicorn=True)
+        add_server(config["name"], config["label"], config.get("port"), bench_unit(config["name"]),
+                   kind=kinds[config["app"]], gunicorn=True)
     # The peers: what a user could run instead of pyweb's Gunicorn, on the same releases.
     for peer in variables.get("bench_peers", []):
         add_server(peer["name"], peer["label"], peer["port"], peer_unit(peer["name"]),
@@ -123,14 +130,13 @@ def plan(connections: int, high: int) -> list[dict]:
          DEV_UNIT, {"kind": "flask"}),
         ("high-flask-sync1-io", "Gunicorn sync, 1 worker", "direct", "http://127.0.0.1:8001/io",
          bench_unit("flask-sync1"), {"kind": "flask"}),
-        ("high-flask-io-io", "Gunicorn io profile (gthread, pyweb default)", "nginx-https",
-         "https://localhost:443/flask-io/io", bench_unit("flask-io"), {"kind": "flask", "default": True}),
         ("high-flask-gevent-io", "Gunicorn gevent (io profile)", "nginx-https", "https://localhost:443/flask-gevent/io",
          bench_unit("flask-gevent"), {"kind": "flask"}),
-        ("high-fastapi-io", "Gunicorn + Uvicorn workers (async profile)", "nginx-https",
-         "https://localhost:443/fastapi-async/io", bench_unit("fastapi-async"), {"kind": "fastapi", "default": True}),
     ]
-    # Every peer gets the same overload through Nginx+TLS as pyweb's defaults.
+    # pyweb's defaults as shipped, and every peer, get the same overload through Nginx+TLS.
+    high_rows += [(f"high-{app['name']}-io", app["label"], "nginx-https", f"https://localhost:443/{app['name']}/io",
+                   f"{app['name']}.service", {"kind": kinds[app["name"]], "default": True})
+                  for app in variables.get("bench_shipped", [])]
     high_rows += [(f"high-{peer['name']}-io", peer["label"], "nginx-https", f"https://localhost:443/{peer['name']}/io",
                    peer_unit(peer["name"]), {"kind": kinds[peer["app"]], "peer": True})
                   for peer in variables.get("bench_peers", [])]
@@ -206,6 +212,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--no-deploy", action="store_true", help="measure an already deployed host")
     parser.add_argument("--keep", action="store_true", help="leave the host container running")
+    parser.add_argument("--only", metavar="REGEX",
+                        help="measure only the rows whose id matches (e.g. 'granian|uwsgi'): a side-by-side "
+                             "run of a few configurations, written to --out")
     args = parser.parse_args()
     if args.smoke:
         args.duration, args.warmup = 1.0, 0.0
@@ -217,6 +226,8 @@ def main() -> int:
     rows = plan(args.connections, args.high)
     if args.smoke:
         rows = [row for row in rows if row["endpoint"] in SMOKE_ENDPOINTS]
+    if args.only:
+        rows = [row for row in rows if re.search(args.only, row["id"])]
     notes = [peer_versions(["docker", "exec", HOST])]
     try:
         for number, row in enumerate(rows, 1):
@@ -231,7 +242,7 @@ def main() -> int:
     finally:
         if not args.keep:
             sh(str(ROOT / "scripts" / "host.sh"), "remove", HOST)
-    done = report.write_all(rows, machine(), args.out, with_chart=not args.smoke, notes=notes)
+    done = report.write_all(rows, machine(), args.out, with_chart=not (args.smoke or args.only), notes=notes)
     print()
     print((args.out / "results.md").read_text())
     # A row that could not run at all is a broken harness or deployment; a row whose server

@@ -10,14 +10,14 @@ What Gunicorn does for a pyweb app, ``load`` does here:
 * imports ``module:variable`` or ``module:factory(args)`` like Gunicorn's wsgi_app, from the
   release directory, which is also the working directory (apps that read files next to their code);
 * sets PYWEB_RELEASE (the release's directory name), as Gunicorn's raw_env does;
-* trusts X-Forwarded-For and -Proto from the proxy (granian.utils.proxies), as Gunicorn's
-  forwarded_allow_ips does, and hands X-Forwarded-Prefix to the app (pyweb_gunicorn.py, the
-  file next to this one).
+* trusts X-Forwarded-For and -Proto from the proxy, as granian.utils.proxies does with Gunicorn's
+  forwarded_allow_ips, and hands X-Forwarded-Prefix to the app as Gunicorn's workers do
+  (pyweb_gunicorn.py, the file next to this one), in one layer (WSGIFromProxy, ASGIFromProxy).
 
 And one thing Gunicorn does not need: Granian copies the whole process environment into every
 WSGI environ, secrets included, where error reporters and debug pages print it. ``load`` takes the
-names the secrets file lists in PYWEB_SECRET_NAMES (the app role writes it) out of each environ;
-the app still reads them from os.environ.
+names the secrets file lists in PYWEB_SECRET_NAMES (the app role writes it) out of each environ
+(in the same layer); the app still reads them from os.environ.
 
 ``python3 pyweb_granian.py`` (PYWEB_GRANIAN_CONFIG set) loads the app and exits: the import check
 pyweb-granian-check runs before a config or a release goes live. Only the standard library and
@@ -93,11 +93,15 @@ def import_app(target: str):
 
 
 def _sibling(name):
-    """A module the role installs next to this file (the prefix hooks)."""
+    """A module the role installs next to this file."""
     spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# The trust and prefix rules Gunicorn's workers use (pyweb_gunicorn.py), so both servers agree.
+_hooks = _sibling("pyweb_gunicorn")
 
 
 def secret_names(environ=None) -> tuple[str, ...]:
@@ -106,17 +110,86 @@ def secret_names(environ=None) -> tuple[str, ...]:
     return (*names, "PYWEB_SECRET_NAMES") if names else ()
 
 
-class WSGIWithoutSecrets:
-    """Takes the secrets' names out of each WSGI environ before the app sees it."""
+class _FromProxy:
+    """What a request from the proxy carries, applied in one layer (one call per request; the three
+    layers it replaces cost a tenth of a small Flask request on a TCP bind, bench/layers.py).
 
-    def __init__(self, app, names):
+    From a trusted peer (pyweb_gunicorn.TrustedPeers: any peer on a unix socket, else
+    forwarded_allow_ips) the client address comes from X-Forwarded-For, the rightmost entry that
+    is not a trusted proxy, and then the scheme from X-Forwarded-Proto (what granian.utils.proxies
+    does, deciding each address once); with ``prefix``, X-Forwarded-Prefix is where the app is
+    mounted (pyweb_gunicorn's WSGIPrefix and ASGIPrefix).
+    """
+
+    def __init__(self, app, allowed, prefix):
         self.app = app
-        self.names = tuple(names)
+        self.trusted = _hooks.TrustedPeers(allowed)
+        self.prefix = bool(prefix)
+
+    def client(self, forwarded: str):
+        hosts = [host.strip() for host in forwarded.split(",")]
+        if not self.trusted.everyone:
+            for host in reversed(hosts):
+                if host and not self.trusted(host):
+                    return host
+        return hosts[0]
+
+
+class WSGIFromProxy(_FromProxy):
+    """The WSGI layer; it also takes the secrets' names (``secrets``) out of each environ."""
+
+    def __init__(self, app, allowed, prefix, secrets=()):
+        super().__init__(app, allowed, prefix)
+        self.secrets = tuple(secrets)
 
     def __call__(self, environ, start_response):
-        for name in self.names:
+        for name in self.secrets:
             environ.pop(name, None)
+        if self.trusted(environ.get("REMOTE_ADDR")):
+            prefix = self.prefix and _hooks.clean_prefix(environ.get("HTTP_X_FORWARDED_PREFIX"))
+            if prefix:
+                # The proxy sends it only when it stripped the prefix: PATH_INFO stays as it is.
+                environ["SCRIPT_NAME"] = prefix
+            forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+            client = forwarded and self.client(forwarded)
+            if client:
+                environ["REMOTE_ADDR"] = client
+                if environ.get("HTTP_X_FORWARDED_PROTO") in ("http", "https"):
+                    environ["wsgi.url_scheme"] = environ["HTTP_X_FORWARDED_PROTO"]
         return self.app(environ, start_response)
+
+
+class ASGIFromProxy(_FromProxy):
+    """The ASGI layer, for HTTP and WebSocket scopes; lifespan passes untouched."""
+
+    def __call__(self, scope, receive, send):
+        # Returns the app's awaitable rather than awaiting it: one coroutine per request, not two.
+        if scope["type"] in ("http", "websocket"):
+            peer = scope.get("client")
+            if self.trusted(peer[0] if peer else None):
+                self.rewrite(scope)
+        return self.app(scope, receive, send)
+
+    def rewrite(self, scope):
+        proto, forwarded, prefix = None, [], ""
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                forwarded.append(value.decode("latin-1").strip())
+            elif name == b"x-forwarded-proto" and proto is None:
+                proto = value.decode("latin-1").strip()
+            elif name == b"x-forwarded-prefix" and self.prefix:
+                prefix = _hooks.clean_prefix(value)
+        if prefix:
+            # The ASGI spec: path is the full path, root_path the part the app is mounted at.
+            scope["path"] = prefix + scope.get("path", "")
+            if scope.get("raw_path") is not None:
+                scope["raw_path"] = prefix.encode("latin-1") + scope["raw_path"]
+            scope["root_path"] = prefix
+        client = self.client(", ".join(item for item in forwarded if item)) if any(forwarded) else None
+        if client:
+            scope["client"] = (client, 0)
+            if proto in ("http", "https"):
+                scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
 
 
 def read_config(path=None):
@@ -132,22 +205,10 @@ def load():
     sys.path.insert(0, release)
     os.environ["PYWEB_RELEASE"] = os.path.basename(release)
     app = import_app(config["app_module"])
-    names = secret_names()
-    if config["interface"] != "asgi" and names:
-        app = WSGIWithoutSecrets(app, names)
-
-    from granian.utils import proxies
-
-    allowed = config["forwarded_allow_ips"]
     if config["interface"] == "asgi":
-        app = proxies.wrap_asgi_with_proxy_headers(app, trusted_hosts=allowed)
+        app = ASGIFromProxy(app, config["forwarded_allow_ips"], config["proxy_prefix"])
     else:
-        app = proxies.wrap_wsgi_with_proxy_headers(app, trusted_hosts=allowed)
-    if config["proxy_prefix"]:
-        # Outermost, so it sees the proxy's own address, before X-Forwarded-For replaces it.
-        hooks = _sibling("pyweb_gunicorn")
-        wrapper = hooks.ASGIPrefix if config["interface"] == "asgi" else hooks.WSGIPrefix
-        app = wrapper(app, allowed)
+        app = WSGIFromProxy(app, config["forwarded_allow_ips"], config["proxy_prefix"], secret_names())
     return app
 
 
